@@ -1,0 +1,7 @@
+"""``python -m windpitch``: see :mod:`windpitch.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

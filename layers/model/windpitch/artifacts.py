@@ -1,0 +1,104 @@
+"""Where the model artifacts live, and how they are trusted.
+
+A trained model is a folder: ``model.joblib`` (the scikit-learn pipeline, for research and parity
+tests), ``model.json`` (the portable export the Lambdas and the browser evaluate),
+``model_card.json`` (what was trained, on what, how well, and the SHA-256 of both files) and
+``pitch_curve.png``. Every file is read once into memory, hashed, compared with the card, and only
+then parsed: joblib unpickles code, so an unverified file is never handed to it.
+
+Example:
+    >>> default_model_dir().name
+    'artifacts'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Final
+
+MODEL_DIR_ENV: Final = "WINDPITCH_MODEL_DIR"
+PIPELINE_FILE: Final = "model.joblib"
+EXPORT_FILE: Final = "model.json"
+CARD_FILE: Final = "model_card.json"
+PLOT_FILE: Final = "pitch_curve.png"
+
+
+class ModelUnavailable(RuntimeError):
+    """The model cannot be used: missing, unreadable, or failing its integrity check."""
+
+
+def default_model_dir() -> Path:
+    """``$WINDPITCH_MODEL_DIR``, else the ``artifacts`` folder inside the package (the layer)."""
+    env = os.environ.get(MODEL_DIR_ENV)
+    return Path(env) if env else Path(__file__).resolve().parent / "artifacts"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_card(model_dir: Path) -> dict[str, Any]:
+    """The model card as a dict.
+
+    Raises:
+        ModelUnavailable: no card, or not a JSON object.
+    """
+    path = model_dir / CARD_FILE
+    try:
+        card = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ModelUnavailable(f"no model card at {path}: train one with `python -m windpitch train`") from None
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"model card {path} is unreadable: {exc}") from None
+    if not isinstance(card, dict):
+        raise ModelUnavailable(f"model card {path} is not a JSON object")
+    return card
+
+
+def verified_bytes(model_dir: Path, filename: str, expected_sha256: Any) -> bytes:
+    """The bytes of ``filename``, only if their SHA-256 is the one the card records.
+
+    Raises:
+        ModelUnavailable: file missing, or its hash differs from the card's (corrupt or swapped).
+    """
+    path = model_dir / filename
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
+    actual = sha256_bytes(data)
+    if not isinstance(expected_sha256, str) or actual != expected_sha256:
+        raise ModelUnavailable(
+            f"integrity check failed for {path}: SHA-256 {actual} does not match the model card's "
+            f"{expected_sha256!r}; refusing to load it"
+        )
+    return data
+
+
+def load_pipeline(model_dir: Path | None = None) -> Any:
+    """The scikit-learn pipeline from ``model.joblib``, unpickled only after its hash matches the card.
+
+    Training side only (needs joblib and scikit-learn); the Lambdas use the JSON export.
+
+    Raises:
+        ModelUnavailable: no card, or the file's SHA-256 differs from the card's.
+    """
+    import io
+
+    import joblib
+
+    directory = model_dir or default_model_dir()
+    card = read_card(directory)
+    data = verified_bytes(directory, PIPELINE_FILE, card.get("sha256"))
+    return joblib.load(io.BytesIO(data))  # verified above: this is the file training wrote

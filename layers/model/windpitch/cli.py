@@ -1,0 +1,201 @@
+"""The command line: ``python -m windpitch {train,predict,schema,data}``.
+
+Examples::
+
+    python -m windpitch train --data ../shared/data/la-haute-borne/la-haute-borne-data-2014-2015.csv.gz
+    python -m windpitch predict --Ws1_avg 10
+    echo '{"records": [{"Ws_avg": 12, "P_avg": 2000}]}' | python -m windpitch predict --json -
+    python -m windpitch schema
+    python -m windpitch data fetch
+
+Exit codes: 0 success; 1 some records were rejected (the others are still in the output);
+2 bad usage or unreadable input; 3 no usable model or data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .schema import ALL_FIELDS, as_dict
+
+EXIT_REJECTED, EXIT_USAGE, EXIT_UNAVAILABLE = 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return int(args.handler(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m windpitch", description="Wind-turbine pitch model.")
+    sub = parser.add_subparsers(dest="command")
+
+    train = sub.add_parser("train", help="train, evaluate and export the model")
+    train.add_argument("--data", help="SCADA CSV (default: $WINDPITCH_DATA, then the shared copy, then the cache)")
+    train.add_argument("--out", help="artifact folder (default: the layer's windpitch/artifacts)")
+    for name, default in (
+        ("train-start", "2014-01-01"),
+        ("train-end", "2015-06-30"),
+        ("test-start", "2015-07-01"),
+        ("test-end", "2015-12-31"),
+    ):
+        train.add_argument(f"--{name}", default=default, metavar="YYYY-MM-DD", help=f"(default {default})")
+    train.add_argument("--quiet", action="store_true", help="no progress display")
+    train.set_defaults(handler=_train)
+
+    predict = sub.add_parser(
+        "predict",
+        help="expected pitch for records given as flags or JSON",
+        description="Any schema field is a flag, e.g. --Ws1_avg 10 --P_avg 1500.",
+    )
+    predict.add_argument(
+        "--json", metavar="FILE", help="records as JSON ('-' for stdin): an object, a list, or {\"records\": [...]}"
+    )
+    predict.add_argument("--model", metavar="DIR", help="model folder (default: $WINDPITCH_MODEL_DIR or the layer's)")
+    fields = predict.add_argument_group("fields")
+    for name in ALL_FIELDS:
+        fields.add_argument(f"--{name}", dest=f"field_{name}", metavar="VALUE")
+    predict.set_defaults(handler=_predict)
+
+    schema = sub.add_parser("schema", help="print the SCADA schema as JSON")
+    schema.set_defaults(handler=_schema)
+
+    data = sub.add_parser("data", help="the training data")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    fetch = data_sub.add_parser("fetch", help="download the La Haute Borne data from PyPI (openoa==3.2) once")
+    fetch.add_argument("--dest", help="cache folder (default: data/ in the repository)")
+    fetch.add_argument("--force", action="store_true")
+    fetch.set_defaults(handler=_fetch)
+    info = data_sub.add_parser("info", help="load a SCADA file and report its shape and problems")
+    info.add_argument("path", nargs="?")
+    info.set_defaults(handler=_info)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .data import DataError
+    from .train import Split, summary, train
+
+    try:
+        card = train(
+            args.data,
+            args.out,
+            Split(args.train_start, args.train_end, args.test_start, args.test_end),
+            progress=not args.quiet,
+        )
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(summary(card))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .artifacts import ModelUnavailable
+    from .predict import load_model, predict
+
+    flags = {k.removeprefix("field_"): v for k, v in vars(args).items() if k.startswith("field_") and v is not None}
+    if args.json and flags:
+        print("error: give records either as --json or as field flags, not both", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        try:
+            records = _read_records(args.json)
+        except ValueError as exc:
+            print(f"error: --json {args.json}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        records = [flags]
+    try:
+        model = load_model(args.model)
+    except ModelUnavailable as exc:
+        print(f"error: model unavailable: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    results = predict(records, model)
+    _print(
+        {"model_version": model.info.version, "results": [dict(index=i, **r.as_dict()) for i, r in enumerate(results)]}
+    )
+    rejected = [i for i, r in enumerate(results) if not r.ok]
+    if rejected:
+        for i in rejected:
+            reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in results[i].as_dict()["errors"])
+            print(f"error: record {i}: {reasons}", file=sys.stderr)
+        return EXIT_REJECTED
+    return 0
+
+
+def _read_records(source: str) -> list[Any]:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if isinstance(body, dict) and "records" in body:
+        body = body["records"]
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list) and body:
+        return body
+    raise ValueError('expected a record object, a non-empty list of records, or {"records": [...]}')
+
+
+def _schema(_args: argparse.Namespace) -> int:
+    _print(as_dict())
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from .data import DataError
+    from .fetch import fetch
+
+    try:
+        print(fetch(Path(args.dest) if args.dest else None, force=args.force))
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .data import DataError, content_sha256, load_scada, resolve_data_path
+
+    try:
+        path = resolve_data_path(args.path)
+        frame, report = load_scada(path)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    _print(
+        {
+            **asdict(report),
+            "content_sha256": content_sha256(path),
+            "first": str(frame["Date_time"].min()),
+            "last": str(frame["Date_time"].max()),
+            "turbines": sorted(frame["Wind_turbine_name"].unique().tolist()),
+        }
+    )
+    return 0
+
+
+def _print(payload: Any) -> None:
+    json.dump(payload, sys.stdout, indent=2)
+    sys.stdout.write("\n")

@@ -1,0 +1,212 @@
+"""Load ENGIE La Haute Borne SCADA CSVs into a clean, typed pandas DataFrame (training side).
+
+Two shapes are found in the wild, both read here, plain or gzip (detected by content, not name):
+
+* the OpenOA subset: comma-separated, 9 columns (the file in ``../shared/data/la-haute-borne/``);
+* ENGIE's full export: semicolon-separated, 138 columns (``_avg/_min/_max/_std`` of 34 variables).
+
+Timestamps carry offsets (``2014-01-01T01:00:00+01:00``) and come out as UTC. A file that cannot be
+SCADA (empty, header only, wrong delimiter, missing columns, not text, truncated gzip) raises
+:class:`DataError` with the reason; cells that are not numbers become missing and are counted.
+
+Example:
+    >>> frame, report = load_scada("la-haute-borne-data-2014-2015.csv.gz")   # doctest: +SKIP
+    >>> report.rows, report.shape                                           # doctest: +SKIP
+    (420480, 'openoa')
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from .features import derive_wind_speed, time_inputs
+from .schema import FIELDS, SIGNAL_INPUTS, TIME_FIELD, TURBINE_FIELD
+
+DATA_ENV: Final = "WINDPITCH_DATA"
+DATA_FILE: Final = "la-haute-borne-data-2014-2015.csv.gz"
+# SHA-256 of the uncompressed CSV: the same for the shared copy and for `windpitch data fetch`.
+DATA_CONTENT_SHA256: Final = "9be32aabe7e6b911f58ad3a9f292aed1e5b48cdc603b35d3feccb94f4c043cf4"
+REQUIRED: Final = (TURBINE_FIELD, TIME_FIELD)
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+
+
+class DataError(ValueError):
+    """A file that cannot be read as SCADA data; the message says which file and why."""
+
+
+@dataclass
+class LoadReport:
+    """What loading found: the file's shape and every cell or row it had to give up."""
+
+    path: str
+    shape: str  # "openoa" (9 columns) or "engie" (the full export) or "custom"
+    delimiter: str
+    rows: int = 0
+    bad_numbers: dict[str, int] = field(default_factory=dict)  # column -> cells that were not numbers
+    bad_timestamps: int = 0  # rows dropped: no usable Date_time
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def repository_root() -> Path:
+    """The checkout this package sits in (``layers/model/windpitch`` → root), else the cwd."""
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "template.yaml").exists() else Path.cwd()
+
+
+def cache_dir() -> Path:
+    """Where ``windpitch data fetch`` keeps the data (git-ignored)."""
+    return repository_root() / "data"
+
+
+def resolve_data_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--data PATH``, else ``$WINDPITCH_DATA``, else the shared copy, else the fetched cache.
+
+    Raises:
+        DataError: none of them exists, with what to do about it.
+    """
+    if explicit:
+        path = Path(explicit)
+        if not path.exists():
+            raise DataError(f"{path}: no such file")
+        return path
+    if env := os.environ.get(DATA_ENV):
+        path = Path(env)
+        if not path.exists():
+            raise DataError(f"${DATA_ENV}={env}: no such file")
+        return path
+    root = repository_root()
+    candidates = [root.parent / "shared" / "data" / "la-haute-borne" / DATA_FILE, cache_dir() / DATA_FILE]
+    for path in candidates:
+        if path.exists():
+            return path
+    raise DataError(
+        "no SCADA data found (looked at " + ", ".join(str(c) for c in candidates) + "): pass --data PATH, "
+        f"set ${DATA_ENV}, or run `python -m windpitch data fetch`"
+    )
+
+
+def content_sha256(path: Path) -> str:
+    """SHA-256 of the file's CSV text, decompressed if gzip (so both copies hash alike)."""
+    digest = hashlib.sha256()
+    with _open_binary(path) as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_scada(source: str | os.PathLike[str] | bytes, name: str | None = None) -> tuple[pd.DataFrame, LoadReport]:
+    """Read one SCADA CSV (a path, or the file's bytes) into a typed frame sorted by time.
+
+    Columns: ``Wind_turbine_name`` (str), ``Date_time`` (UTC), and every schema field the file
+    has, as float64 (missing and unparseable cells are NaN).
+
+    Raises:
+        DataError: the file is not SCADA data (the message says why).
+    """
+    label = name or (str(source) if not isinstance(source, bytes) else "<bytes>")
+    try:
+        text = _decoded_text(source)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"{label}: cannot decompress or read: {exc}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{label}: not a text CSV file (bytes that are not UTF-8)") from None
+    if not text.strip():
+        raise DataError(f"{label}: the file is empty")
+    header = text.split("\n", 1)[0].lstrip("\ufeff").strip()
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    columns = [c.strip() for c in header.split(delimiter)]
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise DataError(
+            f"{label}: missing column(s) {', '.join(missing)} (header read with delimiter "
+            f"{delimiter!r}: {header[:80]!r}); expected ENGIE SCADA with ',' or ';'"
+        )
+    known = [c for c in columns if c in FIELDS]
+    try:
+        # Let the C parser type numeric columns itself (fast); a column holding garbage comes back
+        # as text and is coerced below, cell by cell, counting what was given up.
+        raw = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            usecols=[*REQUIRED, *known],
+            engine="c",
+            dtype={TURBINE_FIELD: str, TIME_FIELD: str},
+            keep_default_na=False,
+            na_values=[""],
+            on_bad_lines="skip",
+        )
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{label}: not a readable CSV: {exc}") from None
+    if raw.empty:
+        raise DataError(f"{label}: header only, no data rows")
+    shape = "engie" if len(known) >= 100 else "openoa" if set(known) >= set(SIGNAL_INPUTS) else "custom"
+    report = LoadReport(
+        label, shape, delimiter, ignored_columns=[c for c in columns if c not in known and c not in REQUIRED]
+    )
+    stamps = pd.to_datetime(raw[TIME_FIELD].str.strip(), utc=True, format="ISO8601", errors="coerce")
+    columns_out: dict[str, pd.Series] = {TURBINE_FIELD: raw[TURBINE_FIELD].fillna("").str.strip(), TIME_FIELD: stamps}
+    for column in known:
+        cells = raw[column]
+        if cells.dtype == object:
+            numbers = pd.to_numeric(cells.str.strip(), errors="coerce")
+            bad = int((cells.notna() & numbers.isna()).sum())
+            if bad:
+                report.bad_numbers[column] = bad
+            cells = numbers
+        columns_out[column] = cells.astype(np.float64)
+    frame = pd.DataFrame(columns_out)
+    report.bad_timestamps = int(stamps.isna().sum())
+    frame = frame[stamps.notna()].sort_values([TIME_FIELD, TURBINE_FIELD], kind="stable").reset_index(drop=True)
+    report.rows = len(frame)
+    return frame, report
+
+
+def frame_inputs(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """The model's input matrix (n × len(MODEL_INPUTS)) for a loaded frame, NaN where missing."""
+    n = len(frame)
+    nan = np.full(n, np.nan)
+
+    def column(name: str) -> npt.NDArray[np.float64]:
+        return frame[name].to_numpy(np.float64) if name in frame else nan
+
+    signals = {name: column(name) for name in SIGNAL_INPUTS}
+    signals["Ws_avg"] = derive_wind_speed(column("Ws_avg"), column("Ws1_avg"), column("Ws2_avg"))
+    times = frame[TIME_FIELD].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[m]")
+    return np.column_stack([*(signals[name] for name in SIGNAL_INPUTS), time_inputs(times)])
+
+
+def out_of_range(frame: pd.DataFrame) -> pd.Series:
+    """Per row, the first schema field outside its range ('' if none): sensor faults and typos."""
+    reason = pd.Series("", index=frame.index, dtype=object)
+    for name in frame.columns:
+        spec = FIELDS.get(name)
+        if spec is None:
+            continue
+        values = frame[name]
+        bad = (values < spec.low) | (values > spec.high)
+        reason = reason.mask(bad & (reason == ""), f"{name} out of range [{spec.low:g}, {spec.high:g}]")
+    return reason
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == _GZIP_MAGIC else path.open("rb")
+
+
+def _decoded_text(source: str | os.PathLike[str] | bytes) -> str:
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if data[:2] == _GZIP_MAGIC:
+        data = gzip.decompress(data)
+    return data.decode("utf-8")

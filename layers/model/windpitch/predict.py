@@ -1,0 +1,98 @@
+"""In-process prediction: the embedded model, and what the API and CLI call.
+
+Example:
+    >>> [result] = predict({"Ws1_avg": 10})                      # doctest: +SKIP
+    >>> result.pitch_deg, result.imputed[:2], result.derived      # doctest: +SKIP
+    (0.41, ('P_avg', 'Va_avg'), ('Ws_avg',))
+    >>> predict({"Ws_avg": "fast"})[0].as_dict()                 # doctest: +SKIP
+    {'ok': False, 'errors': [{'field': 'Ws_avg', 'reason': "not a number: 'fast'"}]}
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .records import FieldError, InvalidRecord, ParsedRecord, parse_record
+from .runtime import PitchModel
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The expected pitch for one valid record."""
+
+    pitch_deg: float
+    imputed: tuple[str, ...]
+    derived: tuple[str, ...]
+    model_version: str
+    measured_pitch_deg: float | None = None
+
+    ok = True
+
+    @property
+    def residual_deg(self) -> float | None:
+        """Measured minus expected pitch, when the record carries ``Ba_avg``."""
+        return None if self.measured_pitch_deg is None else self.measured_pitch_deg - self.pitch_deg
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ok": True,
+            "pitch_deg": self.pitch_deg,
+            "imputed": list(self.imputed),
+            "derived": list(self.derived),
+            "model_version": self.model_version,
+        }
+        if self.measured_pitch_deg is not None:
+            out["measured_pitch_deg"] = self.measured_pitch_deg
+            out["residual_deg"] = self.residual_deg
+        return out
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that could not be scored, with every reason."""
+
+    errors: tuple[FieldError, ...]
+
+    ok = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": False, "errors": [e.as_dict() for e in self.errors]}
+
+
+Result = Prediction | Rejected
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(model_dir: Path | str | None = None) -> PitchModel:
+    """The verified model, loaded once per process and folder (Lambda reuses it across requests)."""
+    return PitchModel.load(model_dir)
+
+
+def predict(records: Mapping[str, Any] | Iterable[Mapping[str, Any]], model: PitchModel | None = None) -> list[Result]:
+    """Expected pitch for one record or many; one result per record, in order.
+
+    A bad record yields a :class:`Rejected` naming each bad field; the good records beside it are
+    still scored. Raises :class:`windpitch.ModelUnavailable` only when there is no usable model.
+    """
+    model = model or load_model()
+    batch = [records] if isinstance(records, Mapping) else list(records)
+    parsed: list[ParsedRecord | Rejected] = []
+    for record in batch:
+        try:
+            parsed.append(parse_record(record))
+        except InvalidRecord as bad:
+            parsed.append(Rejected(tuple(bad.errors)))
+    valid = [p for p in parsed if isinstance(p, ParsedRecord)]
+    pitches = model.predict_inputs(np.array([p.inputs for p in valid])) if valid else np.empty(0)
+    version = model.info.version
+    scored = iter(pitches.tolist())
+    return [
+        p if isinstance(p, Rejected) else Prediction(next(scored), p.imputed, p.derived, version, p.measured_pitch)
+        for p in parsed
+    ]

@@ -1,0 +1,221 @@
+"""Parse and validate one SCADA record (a dict of fields) into the model's input vector.
+
+Pure Python on purpose: the single-record path (an API request, the CLI) must not build a pandas
+DataFrame or even a numpy array per field. Every problem becomes a :class:`FieldError` naming the
+field and the reason, and all of a record's problems are reported at once.
+
+Example:
+    >>> r = parse_record({"Ws1_avg": 10})
+    >>> r.inputs[1], r.derived
+    (10.0, ('Ws_avg',))
+    >>> parse_record({"Ws_avg": "fast"})
+    Traceback (most recent call last):
+    ...
+    windpitch.records.InvalidRecord: Ws_avg: not a number: 'fast'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from .schema import (
+    ANEMOMETERS,
+    FIELDS,
+    MODEL_INPUTS,
+    SIGNAL_INPUTS,
+    TARGET,
+    TIME_FIELD,
+    TURBINE_FIELD,
+    TURBINE_PATTERN,
+)
+
+# float() also accepts "nan", "inf", "1_000" and surrounding blanks; a SCADA value is plainer.
+_NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_TURBINE: Final = re.compile(TURBINE_PATTERN)
+# In a URL query an unencoded "+" arrives as a space: "2014-01-01T01:00:00 01:00".
+_SPACED_OFFSET: Final = re.compile(r"^(.*T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+_YEARS: Final = (1990, 2100)
+_INPUT_INDEX: Final = {name: i for i, name in enumerate(MODEL_INPUTS)}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """Why one field of one record was refused."""
+
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+class InvalidRecord(ValueError):
+    """A record with one or more bad fields; ``errors`` lists them all."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+
+
+@dataclass
+class ParsedRecord:
+    """A valid record reduced to what the model reads, plus what the caller should be told."""
+
+    inputs: list[float]  # in MODEL_INPUTS order; NaN where the model must impute
+    imputed: tuple[str, ...]  # record fields the model filled with its training defaults
+    derived: tuple[str, ...] = ()  # fields computed from others (Ws_avg from the anemometers)
+    measured_pitch: float | None = None
+    turbine: str | None = None
+    timestamp: datetime | None = None
+    values: dict[str, float] = field(default_factory=dict)
+
+
+def parse_number(name: str, value: Any) -> float | None:
+    """A finite float within the field's range, or None for a missing value (None or "").
+
+    Raises:
+        _Bad: with the reason (the caller knows the field and turns it into a FieldError).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):  # bool is an int in Python; true/false is not a measurement
+        raise _Bad(f"not a number: {value!r}")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return None
+        if not _NUMBER.fullmatch(text):
+            if text.lower().lstrip("+-") in {"nan", "inf", "infinity"}:
+                raise _Bad(f"not a finite number: {value!r}")
+            raise _Bad(f"not a number: {_shorten(value)}")
+        number = float(text)
+    else:
+        raise _Bad(f"not a number: expected a number, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise _Bad(f"not a finite number: {_shorten(value)}")
+    spec = FIELDS[name]
+    if not spec.low <= number <= spec.high:
+        raise _Bad(f"out of range: {number:g} {spec.unit} is outside [{spec.low:g}, {spec.high:g}]")
+    return number
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An ISO 8601 timestamp with a UTC offset, converted to UTC.
+
+    Example:
+        >>> parse_timestamp("2014-01-01T01:00:00+01:00").isoformat()
+        '2014-01-01T00:00:00+00:00'
+    """
+    if isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, str):
+        text = value.strip()
+        spaced = _SPACED_OFFSET.match(text)
+        if spaced:
+            text = f"{spaced.group(1)}+{spaced.group(2)}"
+        try:
+            stamp = datetime.fromisoformat(text)
+        except ValueError:
+            raise _Bad(f"not an ISO 8601 timestamp: {_shorten(value)}") from None
+    else:
+        raise _Bad(f"not a timestamp: expected a string, got {type(value).__name__}")
+    if stamp.tzinfo is None or stamp.utcoffset() is None:
+        raise _Bad("timestamp has no UTC offset (write e.g. 2014-01-01T01:00:00+01:00)")
+    stamp = stamp.astimezone(UTC)
+    if not _YEARS[0] <= stamp.year < _YEARS[1]:
+        raise _Bad(f"out of range: year {stamp.year} is outside [{_YEARS[0]}, {_YEARS[1]})")
+    return stamp
+
+
+def parse_record(record: Mapping[str, Any]) -> ParsedRecord:
+    """Validate one record and reduce it to the model's inputs.
+
+    Raises:
+        InvalidRecord: with every bad field named (unknown field, not a number, not finite,
+            out of range, bad timestamp or turbine name).
+    """
+    if not isinstance(record, Mapping):
+        raise InvalidRecord([FieldError("record", f"must be an object, got {type(record).__name__}")])
+    errors: list[FieldError] = []
+    values: dict[str, float] = {}
+    turbine: str | None = None
+    stamp: datetime | None = None
+    for name, value in record.items():
+        try:
+            if name in FIELDS:
+                number = parse_number(name, value)
+                if number is not None:
+                    values[name] = number
+            elif name not in (TIME_FIELD, TURBINE_FIELD):
+                errors.append(FieldError(_safe_name(name), "unknown field"))
+            elif value is None or value == "":
+                continue  # a missing timestamp or name is allowed: the model imputes time
+            elif name == TIME_FIELD:
+                stamp = parse_timestamp(value)
+            else:
+                turbine = _parse_turbine(value)
+        except _Bad as bad:
+            errors.append(FieldError(str(name), bad.reason))
+    if errors:
+        raise InvalidRecord(errors)
+
+    return _reduce(values, turbine, stamp)
+
+
+def _reduce(values: dict[str, float], turbine: str | None, stamp: datetime | None) -> ParsedRecord:
+    """Derive what is derivable, then lay out the model's inputs (NaN = impute)."""
+    derived: tuple[str, ...] = ()
+    if "Ws_avg" not in values:
+        anemometers = [values[a] for a in ANEMOMETERS if a in values]
+        if anemometers:
+            values["Ws_avg"] = sum(anemometers) / len(anemometers)
+            derived = ("Ws_avg",)
+    nan = math.nan
+    inputs = [values.get(name, nan) for name in SIGNAL_INPUTS]
+    imputed = [name for name in SIGNAL_INPUTS if name not in values]
+    if stamp is None:
+        inputs += [nan, nan]
+        imputed.append(TIME_FIELD)
+    else:
+        inputs += [float(stamp.month), float(stamp.hour)]
+    return ParsedRecord(inputs, tuple(imputed), derived, values.get(TARGET), turbine, stamp, values)
+
+
+def input_index(name: str) -> int:
+    """Position of a model input in :data:`MODEL_INPUTS`."""
+    return _INPUT_INDEX[name]
+
+
+class _Bad(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _parse_turbine(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"not a turbine name: expected a string, got {type(value).__name__}")
+    if not _TURBINE.fullmatch(value):
+        raise _Bad(f"not a turbine name: {_shorten(value)} (letters, digits, '_', '.', '-'; 64 at most)")
+    return value
+
+
+def _shorten(value: Any, limit: int = 40) -> str:
+    """Quote a client's value for an error message without echoing a megabyte or raw control chars."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _safe_name(name: Any, limit: int = 64) -> str:
+    """A client's field name fit to echo back: printable, and short."""
+    text = str(name)
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,170 @@
+"""The serving runtime: evaluates the portable model export with numpy alone.
+
+The trained scikit-learn pipeline (impute → :func:`windpitch.features.transform` → two gradient
+boosted tree ensembles averaged) is exported by :mod:`windpitch.export` to ``model.json``: imputation
+statistics plus every tree as a *complete* binary tree of fixed depth. Shallower leaves are pushed
+down (padding splits whose threshold is the largest float, so every value goes left), which makes
+evaluation branch-free: ``depth`` rounds of gather-compare-step over all rows and all trees at once.
+No scikit-learn, scipy or pandas is imported, so a Lambda starts in a fraction of a second, and the
+browser evaluates the same file.
+
+Example:
+    >>> model = PitchModel.load()                                  # doctest: +SKIP
+    >>> model.predict_inputs([[1500, 11, 0, 10, 180, 180, 6, 12]])  # doctest: +SKIP
+    array([2.13...])
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .artifacts import (
+    EXPORT_FILE,
+    ModelUnavailable,
+    default_model_dir,
+    read_card,
+    verified_bytes,
+)
+from .features import FEATURES, FEATURES_VERSION, transform
+from .schema import MODEL_INPUTS
+
+FORMAT: Final = "windpitch-model/1"
+# Padding splits send every finite value left: x > FLOAT_MAX is never true.
+PAD_THRESHOLD: Final = sys.float_info.max
+# Rows evaluated together: (rows × trees) index arrays stay a few MB, in cache-friendly blocks.
+_CHUNK_ROWS: Final = 2048
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a caller may be told about the loaded model (health check, responses)."""
+
+    version: str
+    sha256: str
+    export_sha256: str
+    created_at: str
+    metrics: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "sha256": self.sha256,
+            "export_sha256": self.export_sha256,
+            "created_at": self.created_at,
+            "metrics": self.metrics,
+        }
+
+
+class PitchModel:
+    """The exported pipeline, ready to evaluate."""
+
+    def __init__(self, spec: dict[str, Any], info: ModelInfo) -> None:
+        _check_spec(spec)
+        self.info = info
+        self.spec = spec
+        self.depth: int = int(spec["depth"])
+        self.impute = np.asarray(spec["impute"], dtype=np.float64)
+        ensembles = spec["ensembles"]
+        feature = np.concatenate([np.asarray(e["feature"], dtype=np.intp) for e in ensembles])
+        threshold = np.concatenate([np.asarray(e["threshold"], dtype=np.float64) for e in ensembles])
+        value = np.concatenate([np.asarray(e["value"], dtype=np.float64) for e in ensembles])
+        self.n_trees = feature.shape[0]
+        self._n_internal = feature.shape[1]
+        # Flat node tables: node (t, i) lives at t * n_internal + i; leaf (t, j) at t * n_leaves + j.
+        self._feature = feature.ravel()
+        self._threshold = threshold.ravel()
+        self._value = value.ravel()
+        self._tree_base = np.arange(self.n_trees, dtype=np.intp) * self._n_internal
+        self._leaf_base = np.arange(self.n_trees, dtype=np.intp) * value.shape[1] - self._n_internal
+        bounds = np.cumsum([0] + [len(e["feature"]) for e in ensembles]).tolist()
+        self._groups = [slice(a, b) for a, b in itertools.pairwise(bounds)]
+        self._baselines = np.asarray([e["baseline"] for e in ensembles], dtype=np.float64)
+
+    @classmethod
+    def load(cls, model_dir: Path | str | None = None) -> PitchModel:
+        """Load and verify ``model.json`` against the model card.
+
+        Raises:
+            ModelUnavailable: missing files, a hash mismatch, or a malformed export.
+        """
+        directory = Path(model_dir) if model_dir is not None else default_model_dir()
+        card = read_card(directory)
+        export = card.get("export")
+        export = export if isinstance(export, dict) else {}
+        raw = verified_bytes(directory, EXPORT_FILE, export.get("sha256"))
+        try:
+            spec = json.loads(raw)
+        except ValueError as exc:
+            raise ModelUnavailable(f"{directory / EXPORT_FILE} is not valid JSON: {exc}") from None
+        info = ModelInfo(
+            version=str(card.get("version", "unknown")),
+            sha256=str(card.get("sha256", "")),
+            export_sha256=str(export.get("sha256")),
+            created_at=str(card.get("created_at", "")),
+            metrics=card.get("metrics", {}).get("test", {}).get("overall", {}),
+        )
+        try:
+            return cls(spec, info)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelUnavailable(f"{directory / EXPORT_FILE} is not a usable model: {exc}") from None
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        """The value each model input takes when a record leaves it out (training medians)."""
+        return dict(zip(MODEL_INPUTS, self.impute.tolist(), strict=True))
+
+    def predict_inputs(self, inputs: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Expected pitch (degrees) for rows of model inputs; NaN inputs take their defaults."""
+        x = np.array(inputs, dtype=np.float64, ndmin=2)
+        missing = np.isnan(x)
+        if missing.any():
+            x = np.where(missing, self.impute, x)
+        features = transform(x)
+        out = np.empty(features.shape[0], dtype=np.float64)
+        for start in range(0, features.shape[0], _CHUNK_ROWS):
+            out[start : start + _CHUNK_ROWS] = self._evaluate(features[start : start + _CHUNK_ROWS])
+        return out
+
+    def _evaluate(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        rows, width = features.shape
+        flat = features.ravel()
+        row_base = (np.arange(rows, dtype=np.intp) * width)[:, None]
+        node = np.broadcast_to(self._tree_base, (rows, self.n_trees)).copy()
+        offset = np.zeros((rows, self.n_trees), dtype=np.intp)
+        for _ in range(self.depth):
+            go_right = flat[row_base + self._feature[node]] > self._threshold[node]
+            offset = 2 * offset + 1 + go_right
+            node = self._tree_base + offset
+        leaves = self._value[self._leaf_base + offset]
+        sums = np.column_stack([leaves[:, g].sum(axis=1) for g in self._groups]) + self._baselines
+        return sums.mean(axis=1)
+
+
+def _check_spec(spec: dict[str, Any]) -> None:
+    """Refuse an export this runtime would misread, with the reason."""
+    if spec.get("format") != FORMAT:
+        raise ValueError(f"format {spec.get('format')!r}, this runtime reads {FORMAT!r}")
+    if spec.get("features_version") != FEATURES_VERSION:
+        raise ValueError(f"features {spec.get('features_version')!r}, this runtime computes {FEATURES_VERSION!r}")
+    if list(spec.get("inputs", [])) != list(MODEL_INPUTS):
+        raise ValueError(f"inputs {spec.get('inputs')!r} differ from {list(MODEL_INPUTS)!r}")
+    if list(spec.get("features", [])) != list(FEATURES):
+        raise ValueError(f"features {spec.get('features')!r} differ from {list(FEATURES)!r}")
+    depth = int(spec["depth"])
+    if not 1 <= depth <= 16:
+        raise ValueError(f"depth {depth} is outside [1, 16]")
+    for ensemble in spec["ensembles"]:
+        feature = np.asarray(ensemble["feature"])
+        shapes = (feature.shape, np.shape(ensemble["threshold"]), np.shape(ensemble["value"]))
+        if shapes[0] != shapes[1] or shapes[0][1:] != (2**depth - 1,) or shapes[2][1:] != (2**depth,):
+            raise ValueError(f"ensemble {ensemble.get('name')!r} has inconsistent shapes {shapes}")
+        if feature.size and (feature.min() < 0 or feature.max() >= len(FEATURES)):
+            raise ValueError(f"ensemble {ensemble.get('name')!r} splits on a feature that does not exist")

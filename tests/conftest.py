@@ -1,0 +1,133 @@
+"""Shared fixtures: synthetic SCADA data and a small model trained on it, the seed's example row,
+and the real La Haute Borne data and model (skipped, with the reason, when absent)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from windpitch.artifacts import CARD_FILE, MODEL_DIR_ENV, default_model_dir, read_card
+from windpitch.data import DataError, content_sha256, resolve_data_path
+from windpitch.features import FEATURES_VERSION
+from windpitch.predict import load_model
+from windpitch.train import Hyperparameters, train
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+OPENOA_HEADER = "Wind_turbine_name,Date_time,Ba_avg,P_avg,Ws_avg,Va_avg,Ot_avg,Ya_avg,Wa_avg"
+
+
+def synthetic_scada(rows_per_turbine: int = 2920, seed: int = 7) -> pd.DataFrame:
+    """SCADA-like rows over 2014–2015 (every 6 h): a power curve, pitch control above rated wind,
+    stopped turbines parked at 45° or 90°, seasonal temperature. Shaped like the OpenOA subset."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for turbine in ("R80711", "R80721"):
+        times = pd.date_range("2014-01-01", periods=rows_per_turbine, freq="6h", tz="UTC")
+        ws = rng.weibull(2.0, rows_per_turbine) * 7.0
+        power = 2050.0 * np.clip((ws - 3.0) / 9.0, 0.0, 1.0) ** 2
+        pitch = np.where(ws > 12.0, 2.2 * (ws - 12.0), -1.0) + rng.normal(0, 0.2, rows_per_turbine)
+        stopped = rng.random(rows_per_turbine) < 0.12
+        power = np.where(stopped, -2.0, power)
+        pitch = np.where(stopped, rng.choice([45.0, 90.0], rows_per_turbine), pitch)
+        month = times.month.to_numpy()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "Wind_turbine_name": turbine,
+                    "Date_time": times.tz_convert("Europe/Paris")
+                    .strftime("%Y-%m-%dT%H:%M:%S%z")
+                    .str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True),
+                    "Ba_avg": pitch.round(2),
+                    "P_avg": power.round(2),
+                    "Ws_avg": ws.round(2),
+                    "Va_avg": rng.normal(0, 8, rows_per_turbine).round(2),
+                    "Ot_avg": (
+                        12 - 9 * np.cos(2 * np.pi * (month - 1) / 12) + rng.normal(0, 2, rows_per_turbine)
+                    ).round(2),
+                    "Ya_avg": rng.uniform(0, 360, rows_per_turbine).round(2),
+                    "Wa_avg": rng.uniform(0, 360, rows_per_turbine).round(2),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="session")
+def synthetic_frame() -> pd.DataFrame:
+    return synthetic_scada()
+
+
+@pytest.fixture(scope="session")
+def synthetic_csv(tmp_path_factory: pytest.TempPathFactory, synthetic_frame: pd.DataFrame) -> Path:
+    """The synthetic data as a gzip CSV in the OpenOA shape, with a few empty cells."""
+    frame = synthetic_frame.copy()
+    frame.loc[frame.index[::97], "Ot_avg"] = np.nan
+    frame.loc[frame.index[::101], ["Ba_avg", "P_avg", "Ws_avg", "Va_avg", "Ot_avg", "Ya_avg", "Wa_avg"]] = np.nan
+    path = tmp_path_factory.mktemp("data") / "synthetic.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        frame.to_csv(fh, index=False)
+    return path
+
+
+SMALL = Hyperparameters(max_iter=12, max_depth=4, learning_rate=0.3, min_samples_leaf=20)
+
+
+@pytest.fixture(scope="session")
+def synthetic_model_dir(tmp_path_factory: pytest.TempPathFactory, synthetic_csv: Path) -> Path:
+    """A model trained by the real training code on synthetic data (seconds, no real data needed)."""
+    out = tmp_path_factory.mktemp("model")
+    train(synthetic_csv, out, hp=SMALL, progress=False)
+    return out
+
+
+@pytest.fixture
+def model_dir_copy(tmp_path: Path, synthetic_model_dir: Path) -> Path:
+    """A private copy of the synthetic model, for tests that corrupt it."""
+    for item in synthetic_model_dir.iterdir():
+        (tmp_path / item.name).write_bytes(item.read_bytes())
+    return tmp_path
+
+
+@pytest.fixture
+def use_synthetic_model(monkeypatch: pytest.MonkeyPatch, synthetic_model_dir: Path) -> Iterator[Path]:
+    """Make the default model the synthetic one (``$WINDPITCH_MODEL_DIR``), with a fresh cache."""
+    monkeypatch.setenv(MODEL_DIR_ENV, str(synthetic_model_dir))
+    load_model.cache_clear()
+    yield synthetic_model_dir
+    load_model.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def seed_record() -> dict[str, Any]:
+    """The seed's example row, as its Flask route built it (None values included)."""
+    record: dict[str, Any] = json.loads((EVENTS / "seed_record.json").read_text())
+    return record
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    try:
+        return resolve_data_path()
+    except DataError as exc:
+        pytest.skip(f"real La Haute Borne data absent ({exc})")
+
+
+@pytest.fixture(scope="session")
+def real_model_dir(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The layer's trained model when it was trained on this data by this code, else a fresh one."""
+    layer = default_model_dir()
+    if (layer / CARD_FILE).exists():
+        card = read_card(layer)
+        if card.get("data_sha256") == content_sha256(real_data) and card.get("features_version") == FEATURES_VERSION:
+            return layer
+    out = tmp_path_factory.mktemp("real-model")
+    train(real_data, out, progress=False)
+    return out

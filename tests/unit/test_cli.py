@@ -1,0 +1,109 @@
+"""``python -m windpitch``: predict, schema, data, train — exit codes and messages."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EVENTS
+from windpitch.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict | None, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip().startswith("{") else None), err
+
+
+@pytest.mark.usefixtures("use_synthetic_model")
+class TestPredict:
+    def test_a_field_as_a_flag(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run(capsys, "predict", "--Ws1_avg", "10")
+        assert code == 0
+        [result] = out["results"]
+        assert result["ok"] is True
+        assert result["derived"] == ["Ws_avg"]
+        assert isinstance(result["pitch_deg"], float)
+
+    def test_the_seed_row_from_a_file(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run(capsys, "predict", "--json", str(EVENTS / "seed_record.json"))
+        assert code == 0
+        assert out["results"][0]["measured_pitch_deg"] == 44.99
+
+    def test_a_bad_flag_value_names_the_field(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run(capsys, "predict", "--Ws1_avg", "ten")
+        assert code == 1
+        assert out["results"][0]["errors"] == [{"field": "Ws1_avg", "reason": "not a number: 'ten'"}]
+        assert "record 0: Ws1_avg: not a number" in err
+
+    def test_records_on_stdin_keep_the_good_ones(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        body = {"records": [{"Ws_avg": 5}, {"Ws_avg": -3}, {"Ws_avg": 7}]}
+        monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(body)))
+        code, out, err = run(capsys, "predict", "--json", "-")
+        assert code == 1
+        assert [r["ok"] for r in out["results"]] == [True, False, True]
+        assert "record 1: Ws_avg: out of range" in err
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [("{oops", "invalid JSON"), ("[]", "non-empty list"), ("42", "expected a record object")],
+    )
+    def test_unreadable_json_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, message: str
+    ) -> None:
+        path = tmp_path / "r.json"
+        path.write_text(content)
+        code, _, err = run(capsys, "predict", "--json", str(path))
+        assert code == 2
+        assert message in err
+
+    def test_flags_and_json_together_are_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(capsys, "predict", "--json", "-", "--Ws_avg", "3")
+        assert code == 2
+        assert "not both" in err
+
+
+def test_no_model_exits_3(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "predict", "--model", str(tmp_path), "--Ws_avg", "3")
+    assert code == 3
+    assert "model unavailable" in err
+
+
+def test_schema_prints_the_one_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    assert len(out["fields"]) == 136
+    assert out["model_inputs"][0] == "P_avg"
+
+
+def test_data_info_reports_the_file(capsys: pytest.CaptureFixture[str], synthetic_csv: Path) -> None:
+    code, out, _ = run(capsys, "data", "info", str(synthetic_csv))
+    assert code == 0
+    assert (out["shape"], out["rows"], out["turbines"]) == ("openoa", 5840, ["R80711", "R80721"])
+
+
+def test_train_writes_a_model_and_prints_the_comparison(
+    capsys: pytest.CaptureFixture[str], synthetic_csv: Path, tmp_path: Path
+) -> None:
+    code = main(["train", "--data", str(synthetic_csv), "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (tmp_path / "model_card.json").exists()
+    assert "producing" in out and "seed" in out
+
+
+def test_train_on_missing_data_exits_3(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["train", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path), "--quiet"])
+    assert code == 3
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_the_module_runs_as_a_program() -> None:
+    done = subprocess.run([sys.executable, "-m", "windpitch", "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    assert "predict" in done.stdout
