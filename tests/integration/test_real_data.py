@@ -28,8 +28,14 @@ def periods(real_data: Path, real_model_dir: Path) -> dict[str, Any]:
     usable, _ = clean(frame)
     train_mask, test_mask = split.masks(usable["Date_time"])
     raw_test = frame[split.masks(frame["Date_time"])[1].to_numpy()]
-    return {"frame": frame, "report": report, "card": card, "train": usable[train_mask.to_numpy()],
-            "test": usable[test_mask.to_numpy()], "raw_test": raw_test}
+    return {
+        "frame": frame,
+        "report": report,
+        "card": card,
+        "train": usable[train_mask.to_numpy()],
+        "test": usable[test_mask.to_numpy()],
+        "raw_test": raw_test,
+    }
 
 
 def test_the_data_is_the_published_file(real_data: Path, periods: dict[str, Any]) -> None:
@@ -49,8 +55,9 @@ def test_model_beats_the_seed_recipe_on_the_same_split(real_model_dir: Path, per
     theirs = seed.predict(seed_recipe_features(test))
     masks = regimes(test["P_avg"].to_numpy(), x_test[:, 1], periods["card"]["rated_wind_speed_ms"])
     for regime in ("overall", "producing"):
-        mine, seeds = error_stats(y_test[masks[regime]], ours[masks[regime]]), error_stats(
-            y_test[masks[regime]], theirs[masks[regime]]
+        mine, seeds = (
+            error_stats(y_test[masks[regime]], ours[masks[regime]]),
+            error_stats(y_test[masks[regime]], theirs[masks[regime]]),
         )
         assert mine["rmse"] < seeds["rmse"], (regime, mine, seeds)
         assert mine["mae"] < seeds["mae"], (regime, mine, seeds)

@@ -128,10 +128,21 @@ class PitchModel:
         if missing.any():
             x = np.where(missing, self.impute, x)
         features = transform(x)
+        if features.shape[0] == 1:  # an API request or CLI call: skip the 2-D machinery
+            return np.array([self._evaluate_one(features[0])])
         out = np.empty(features.shape[0], dtype=np.float64)
         for start in range(0, features.shape[0], _CHUNK_ROWS):
             out[start : start + _CHUNK_ROWS] = self._evaluate(features[start : start + _CHUNK_ROWS])
         return out
+
+    def _evaluate_one(self, features: npt.NDArray[np.float64]) -> float:
+        offset = np.zeros(self.n_trees, dtype=np.intp)
+        node = self._tree_base
+        for _ in range(self.depth):
+            offset = 2 * offset + 1 + (features[self._feature[node]] > self._threshold[node])
+            node = self._tree_base + offset
+        leaves = self._value[self._leaf_base + offset]
+        return float(np.mean([leaves[g].sum() + b for g, b in zip(self._groups, self._baselines, strict=True)]))
 
     def _evaluate(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         rows, width = features.shape

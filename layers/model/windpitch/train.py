@@ -273,6 +273,7 @@ def train(
         },
         "timings_s": {k: v for k, v in timings.items() if k != steps[6]},  # writing is still under way
     }
+    card["notes"] = regime_notes(metrics, baseline_metrics)
     out.mkdir(parents=True, exist_ok=True)
     _write_atomic(out / PIPELINE_FILE, pipeline_bytes)
     _write_atomic(out / EXPORT_FILE, export_bytes)
@@ -282,6 +283,18 @@ def train(
     done(steps[6])
     bar.close()
     return card
+
+
+def regime_notes(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Plain statements of where the model does not beat the seed recipe (none is hidden)."""
+    notes = []
+    for regime, ours in metrics.items():
+        theirs = baseline[regime]
+        worse = [k for k in ("rmse", "mae") if ours["n"] and ours[k] >= theirs[k]]
+        if worse:
+            figures = ", ".join(f"{k.upper()} {ours[k]:.3f} vs {theirs[k]:.3f}" for k in worse)
+            notes.append(f"{regime} ({ours['n']} test rows): the seed recipe does better ({figures} deg)")
+    return notes
 
 
 def summary(card: dict[str, Any]) -> str:
@@ -299,6 +312,7 @@ def summary(card: dict[str, Any]) -> str:
                 f"{s['rmse']:7.3f} {s['mae']:7.3f} {s['median_abs']:7.3f} {s['p90_abs']:7.3f} "
                 f"{s['within_1deg']:6.1%}"
             )
+    lines += [f"note: {note}" for note in card.get("notes", [])]
     return "\n".join(lines)
 
 
