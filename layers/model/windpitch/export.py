@@ -1,6 +1,6 @@
 """Export the fitted scikit-learn pipeline to the portable ``model.json`` (training side).
 
-The pipeline must be ``SimpleImputer → FunctionTransformer(features.transform) →
+The pipeline must be ``PowerCurveImputer → FunctionTransformer(features.transform) →
 VotingRegressor(HistGradientBoostingRegressor, …)`` with every ensemble grown to a fixed
 ``max_depth``. Each tree becomes a complete binary tree of that depth (see
 :mod:`windpitch.runtime`). Reading ``_predictors`` and ``_baseline_prediction`` relies on
@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor, VotingRegressor
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
 from .features import FEATURES, FEATURES_VERSION
@@ -25,8 +24,8 @@ def export_pipeline(pipeline: Pipeline) -> dict[str, Any]:
     """The portable model spec (JSON-able) for a fitted pipeline."""
     imputer = pipeline.named_steps["impute"]
     voting = pipeline.named_steps["model"]
-    if not isinstance(imputer, SimpleImputer) or not isinstance(voting, VotingRegressor):
-        raise TypeError("expected impute=SimpleImputer and model=VotingRegressor steps")
+    if not hasattr(imputer, "power_curve_") or not isinstance(voting, VotingRegressor):
+        raise TypeError("expected impute=PowerCurveImputer and model=VotingRegressor steps")
     depths = {est.max_depth for est in voting.estimators_}
     if len(depths) != 1 or None in depths:
         raise ValueError(f"every ensemble needs the same fixed max_depth, got {depths}")
@@ -43,6 +42,12 @@ def export_pipeline(pipeline: Pipeline) -> dict[str, Any]:
         "unit": "deg",
         "inputs": list(MODEL_INPUTS),
         "impute": [float(v) for v in imputer.statistics_],
+        "power_curve": {
+            "input": "P_avg",
+            "from": "Ws_avg",
+            "bin_width_ms": imputer.bin_width,
+            "median_kw": [float(v) for v in imputer.power_curve_],
+        },
         "features": list(FEATURES),
         "depth": depth,
         "combine": "mean",

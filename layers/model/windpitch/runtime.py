@@ -34,6 +34,7 @@ from .artifacts import (
     verified_bytes,
 )
 from .features import FEATURES, FEATURES_VERSION, transform
+from .imputation import impute
 from .schema import MODEL_INPUTS
 
 FORMAT: Final = "windpitch-model/1"
@@ -71,7 +72,10 @@ class PitchModel:
         self.info = info
         self.spec = spec
         self.depth: int = int(spec["depth"])
-        self.impute = np.asarray(spec["impute"], dtype=np.float64)
+        self.medians = np.asarray(spec["impute"], dtype=np.float64)
+        curve = spec["power_curve"]
+        self.power_curve = np.asarray(curve["median_kw"], dtype=np.float64)
+        self.power_curve_bin = float(curve["bin_width_ms"])
         ensembles = spec["ensembles"]
         feature = np.concatenate([np.asarray(e["feature"], dtype=np.intp) for e in ensembles])
         threshold = np.concatenate([np.asarray(e["threshold"], dtype=np.float64) for e in ensembles])
@@ -118,15 +122,12 @@ class PitchModel:
 
     @property
     def defaults(self) -> dict[str, float]:
-        """The value each model input takes when a record leaves it out (training medians)."""
-        return dict(zip(MODEL_INPUTS, self.impute.tolist(), strict=True))
+        """Training medians: what an input takes when a record leaves it out (P_avg: see power_curve)."""
+        return dict(zip(MODEL_INPUTS, self.medians.tolist(), strict=True))
 
     def predict_inputs(self, inputs: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Expected pitch (degrees) for rows of model inputs; NaN inputs take their defaults."""
-        x = np.array(inputs, dtype=np.float64, ndmin=2)
-        missing = np.isnan(x)
-        if missing.any():
-            x = np.where(missing, self.impute, x)
+        x = impute(np.array(inputs, dtype=np.float64, ndmin=2), self.medians, self.power_curve, self.power_curve_bin)
         features = transform(x)
         if features.shape[0] == 1:  # an API request or CLI call: skip the 2-D machinery
             return np.array([self._evaluate_one(features[0])])
@@ -169,6 +170,8 @@ def _check_spec(spec: dict[str, Any]) -> None:
         raise ValueError(f"inputs {spec.get('inputs')!r} differ from {list(MODEL_INPUTS)!r}")
     if list(spec.get("features", [])) != list(FEATURES):
         raise ValueError(f"features {spec.get('features')!r} differ from {list(FEATURES)!r}")
+    if len(spec.get("impute", [])) != len(MODEL_INPUTS) or not spec.get("power_curve", {}).get("median_kw"):
+        raise ValueError("imputation statistics are missing or incomplete")
     depth = int(spec["depth"])
     if not 1 <= depth <= 16:
         raise ValueError(f"depth {depth} is outside [1, 16]")

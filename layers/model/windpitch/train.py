@@ -1,6 +1,7 @@
 """``python -m windpitch train``: fit, evaluate against the seed's recipe, export, and write the card.
 
-The model: impute missing inputs with training medians → :func:`windpitch.features.transform` →
+The model: impute missing inputs (power from the learned power curve, the rest from training
+medians, :mod:`windpitch.imputation`) → :func:`windpitch.features.transform` →
 the average of two gradient-boosted tree ensembles of fixed depth, one fitted to the squared error
 (the conditional mean) and one to the absolute error (the conditional median). Pitch is bimodal
 when a turbine is stopped (about 45° or 90° by controller state) and nearly constant while it
@@ -29,8 +30,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import sklearn
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor, VotingRegressor
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from tqdm import tqdm
@@ -41,6 +42,7 @@ from .data import content_sha256, frame_inputs, load_scada, out_of_range, resolv
 from .evaluation import evaluate, rated_wind_speed, regimes
 from .export import export_pipeline
 from .features import FEATURES, FEATURES_VERSION, transform
+from .imputation import POWER_CURVE_BIN_MS, impute, learn_power_curve
 from .runtime import ModelInfo, PitchModel
 from .schema import MODEL_INPUTS, RATED_POWER_KW, SIGNAL_INPUTS, TARGET, TIME_FIELD
 
@@ -81,6 +83,23 @@ class Hyperparameters:
     random_state: int = 0
 
 
+class PowerCurveImputer(TransformerMixin, BaseEstimator):
+    """Learns the training medians and the power curve; fills NaN with :func:`windpitch.imputation.impute`."""
+
+    def __init__(self, bin_width: float = POWER_CURVE_BIN_MS) -> None:
+        self.bin_width = bin_width
+
+    def fit(self, x: np.ndarray, y: object = None) -> PowerCurveImputer:
+        x = np.asarray(x, dtype=np.float64)
+        self.statistics_ = np.nanmedian(x, axis=0)
+        p, ws = MODEL_INPUTS.index("P_avg"), MODEL_INPUTS.index("Ws_avg")
+        self.power_curve_ = learn_power_curve(x[:, p], x[:, ws], self.bin_width)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return impute(np.asarray(x, dtype=np.float64), self.statistics_, self.power_curve_, self.bin_width)
+
+
 def build_pipeline(hp: Hyperparameters) -> Pipeline:
     """The one pipeline that turns model inputs into pitch, at training and (exported) serving."""
 
@@ -98,7 +117,7 @@ def build_pipeline(hp: Hyperparameters) -> Pipeline:
 
     return Pipeline(
         [
-            ("impute", SimpleImputer(strategy="median")),
+            ("impute", PowerCurveImputer()),
             ("features", FunctionTransformer(transform)),
             ("model", VotingRegressor([("mean", boosted("squared_error")), ("median", boosted("absolute_error"))])),
         ]
@@ -227,6 +246,7 @@ def train(
         "features": list(FEATURES),
         "features_version": FEATURES_VERSION,
         "defaults": dict(zip(MODEL_INPUTS, spec["impute"], strict=True)),
+        "power_curve": spec["power_curve"],
         "estimator": "mean of HistGradientBoostingRegressor(squared_error) and (absolute_error)",
         "hyperparameters": asdict(hp),
         "data": {
@@ -248,7 +268,8 @@ def train(
             "excluded from training and from evaluation",
             "out_of_range_inputs": "rows with a model input outside its schema range are excluded "
             "(the API refuses such inputs)",
-            "missing_inputs": "imputed with the training median of each input (never forward-filled)",
+            "missing_inputs": "P_avg from the training power curve (median power per 0.5 m/s wind bin) when "
+            "Ws_avg is known; every other input from its training median; never forward-filled",
         },
         "regimes": {
             "producing": "P_avg > 0",
