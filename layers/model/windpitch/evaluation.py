@@ -54,6 +54,21 @@ def evaluate(measured: FloatArray, predicted: FloatArray, masks: dict[str, npt.N
     return {name: error_stats(measured[mask], predicted[mask]) for name, mask in masks.items()}
 
 
+def card_section(per_regime: dict[str, Any]) -> dict[str, Any]:
+    """The model card's shape: overall figures at the top (``metrics.test.rmse``), regimes beside.
+
+    Example:
+        >>> card_section({"overall": {"rmse": 1.0}, "stopped": {"rmse": 9.0}})
+        {'rmse': 1.0, 'regimes': {'stopped': {'rmse': 9.0}}}
+    """
+    return {**per_regime["overall"], "regimes": {k: v for k, v in per_regime.items() if k != "overall"}}
+
+
+def by_regime(section: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`card_section`."""
+    return {"overall": {k: v for k, v in section.items() if k != "regimes"}, **section.get("regimes", {})}
+
+
 def rated_wind_speed(
     power_kw: FloatArray,
     wind_ms: FloatArray,

@@ -113,7 +113,7 @@ class PitchModel:
             sha256=str(card.get("sha256", "")),
             export_sha256=str(export.get("sha256")),
             created_at=str(card.get("created_at", "")),
-            metrics=card.get("metrics", {}).get("test", {}).get("overall", {}),
+            metrics={k: v for k, v in card.get("metrics", {}).get("test", {}).items() if k != "regimes"},
         )
         try:
             return cls(spec, info)

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from . import __version__
 from .artifacts import CARD_FILE, EXPORT_FILE, PIPELINE_FILE, PLOT_FILE, default_model_dir, sha256_bytes
 from .data import content_sha256, frame_inputs, load_scada, out_of_range, resolve_data_path
-from .evaluation import evaluate, rated_wind_speed, regimes
+from .evaluation import by_regime, card_section, evaluate, rated_wind_speed, regimes
 from .export import export_pipeline
 from .features import FEATURES, FEATURES_VERSION, transform
 from .imputation import POWER_CURVE_BIN_MS, impute, learn_power_curve
@@ -278,11 +278,11 @@ def train(
             f"reaches 95% of {RATED_POWER_KW:g} kW in training)",
         },
         "rated_wind_speed_ms": rated_ws,
-        "metrics": {"test": metrics},
+        "metrics": {"test": card_section(metrics)},
         "baseline": {
             "recipe": "RandomForestRegressor(n_estimators=1, max_depth=10) on raw columns + "
             "year/month/season, missing values filled with 0 (the seed's)",
-            "test": baseline_metrics,
+            "test": card_section(baseline_metrics),
         },
         "libraries": {
             "python": platform.python_version(),
@@ -324,8 +324,9 @@ def summary(card: dict[str, Any]) -> str:
         f"model {card['version']}  (test {card['split']['test_start']}…{card['split']['test_end']})",
         f"{'regime':12s} {'n':>7s} {'':6s} {'RMSE':>7s} {'MAE':>7s} {'median':>7s} {'p90':>7s} {'≤1°':>6s}",
     ]
-    for regime, stats in card["metrics"]["test"].items():
-        for who, s in (("model", stats), ("seed", card["baseline"]["test"][regime])):
+    seed = by_regime(card["baseline"]["test"])
+    for regime, stats in by_regime(card["metrics"]["test"]).items():
+        for who, s in (("model", stats), ("seed", seed[regime])):
             if not s["n"]:
                 continue
             lines.append(
