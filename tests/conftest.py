@@ -131,3 +131,45 @@ def real_model_dir(real_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
     out = tmp_path_factory.mktemp("real-model")
     train(real_data, out, progress=False)
     return out
+
+
+class LambdaContext:
+    """The Lambda context fields Powertools reads."""
+
+    function_name = "PredictFunction"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-3:123456789012:function:windpitch-dev-PredictFunction"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+def api_event(name: str, **changes: Any) -> dict[str, Any]:
+    """One of the generated API Gateway events under events/api/, with fields replaced."""
+    event: dict[str, Any] = json.loads((EVENTS / "api" / f"{name}.json").read_text())
+    event.update(changes)
+    return event
+
+
+@pytest.fixture(scope="session")
+def functions() -> dict[str, Any]:
+    """The Lambda handlers, each imported from its own folder under a unique module name."""
+    import importlib.util
+    import os
+
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "windpitch-test")
+    loaded = {}
+    for name in ("health", "predict"):
+        spec = importlib.util.spec_from_file_location(f"functions_{name}_app", ROOT / "functions" / name / "app.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        loaded[name] = module
+    return loaded

@@ -1,0 +1,90 @@
+"""Regenerate the API Gateway events under events/api/ with SAM's own generator.
+
+    SAM_CLI_TELEMETRY=0 .venv/bin/python events/generate.py
+
+`sam local generate-event apigateway aws-proxy` builds the REST proxy event; its query string, multi-value
+query and base64 flag are placeholders, so they are made consistent with the request each file describes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SEED = json.loads((HERE / "seed_record.json").read_text())
+
+REQUESTS: dict[str, dict[str, Any]] = {
+    "health_get": {"method": "GET", "path": "/health"},
+    "predict_get_ws1": {"method": "GET", "path": "/predict", "query": {"Ws1_avg": "10"}},
+    "predict_get_bad": {"method": "GET", "path": "/predict", "query": {"Ws1_avg": "ten"}},
+    "predict_post_seed": {"method": "POST", "path": "/predict", "body": {"records": [SEED]}},
+    "predict_post_mixed": {
+        "method": "POST",
+        "path": "/predict",
+        "body": {"records": [{"Ws_avg": 9.0, "P_avg": 1500}, {"Ws_avg": -3}, {"Ws1_avg": 12}]},
+    },
+    "openapi_get": {"method": "GET", "path": "/openapi.json"},
+}
+
+
+def generate(
+    name: str, method: str, path: str, query: dict[str, str] | None = None, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    sam = Path(sys.executable).with_name("sam")
+    text = json.dumps(body) if body is not None else ""
+    out = subprocess.run(
+        [
+            str(sam),
+            "local",
+            "generate-event",
+            "apigateway",
+            "aws-proxy",
+            "--method",
+            method,
+            "--path",
+            path.lstrip("/"),
+            "--resource",
+            path,
+            "--body",
+            text,
+            "--stage",
+            "dev",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )
+    event: dict[str, Any] = json.loads(out.stdout)
+    event["path"] = path
+    event["body"] = text or None
+    event["isBase64Encoded"] = False
+    event["queryStringParameters"] = query or None
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    event["pathParameters"] = None
+    event["stageVariables"] = None
+    if body is not None:
+        event["headers"]["Content-Type"] = "application/json"
+        event["multiValueHeaders"]["Content-Type"] = ["application/json"]
+    event["requestContext"]["path"] = f"/dev{path}"
+    event["requestContext"]["resourcePath"] = path
+    event["requestContext"]["httpMethod"] = method
+    event["requestContext"]["requestId"] = f"req-{name}"
+    return event
+
+
+def main() -> None:
+    target = HERE / "api"
+    target.mkdir(exist_ok=True)
+    for name, request in REQUESTS.items():
+        (target / f"{name}.json").write_text(json.dumps(generate(name, **request), indent=1) + "\n")
+        print(f"events/api/{name}.json")
+
+
+if __name__ == "__main__":
+    main()

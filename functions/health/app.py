@@ -1,0 +1,17 @@
+"""HealthFunction: GET /health — is the model loaded, verified and answering?"""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from windpitch_api.app import create_app, logger, metrics, tracer
+from windpitch_api.routes import health
+
+app = create_app(health)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,190 @@
+"""The API Lambdas, invoked with the API Gateway events SAM generates (events/api/)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import LambdaContext, api_event
+from windpitch.artifacts import EXPORT_FILE, MODEL_DIR_ENV
+from windpitch.predict import load_model
+
+pytestmark = pytest.mark.usefixtures("use_synthetic_model")
+
+
+def call(functions: dict[str, Any], name: str, event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    handler = functions["health" if event["path"] == "/health" else "predict"].lambda_handler
+    response = handler(event, LambdaContext())
+    body = response["body"]
+    return (
+        response["statusCode"],
+        json.loads(body) if body and body[0] in "{[" else body,
+        response.get("multiValueHeaders", response.get("headers", {})),
+    )
+
+
+def post(functions: dict[str, Any], body: Any, content_type: str = "application/json") -> tuple[int, Any, Any]:
+    event = api_event("predict_post_seed", body=body if isinstance(body, str) else json.dumps(body))
+    event["headers"] = {**event["headers"], "Content-Type": content_type}
+    event["multiValueHeaders"] = {**event["multiValueHeaders"], "Content-Type": [content_type]}
+    return call(functions, "predict", event)
+
+
+def query(functions: dict[str, Any], params: dict[str, list[str]]) -> tuple[int, Any, Any]:
+    event = api_event(
+        "predict_get_ws1",
+        queryStringParameters={k: v[-1] for k, v in params.items()},
+        multiValueQueryStringParameters=params,
+    )
+    return call(functions, "predict", event)
+
+
+def test_health_reports_the_model(functions: dict[str, Any], use_synthetic_model: Path) -> None:
+    status, body, _ = call(functions, "health", api_event("health_get"))
+    assert status == 200
+    assert body["status"] == "ok"
+    card = json.loads((use_synthetic_model / "model_card.json").read_text())
+    assert body["model"]["version"] == card["version"]
+    assert body["model"]["sha256"] == card["sha256"]
+    assert body["model"]["metrics"]["rmse"] == card["metrics"]["test"]["rmse"]
+
+
+def test_health_is_503_with_the_reason_when_the_model_is_corrupt(
+    functions: dict[str, Any], model_dir_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (model_dir_copy / EXPORT_FILE).write_bytes(b'{"format": "swapped"}')
+    monkeypatch.setenv(MODEL_DIR_ENV, str(model_dir_copy))
+    load_model.cache_clear()
+    status, body, _ = call(functions, "health", api_event("health_get"))
+    assert status == 503
+    assert body["details"][0]["field"] == "model"
+    assert "integrity check failed" in body["details"][0]["reason"]
+    status, body, _ = call(functions, "predict", api_event("predict_get_ws1"))
+    assert status == 503
+
+
+def test_seed_get_request_answers_and_moves_with_the_wind(functions: dict[str, Any]) -> None:
+    status, body, _ = call(functions, "predict", api_event("predict_get_ws1"))
+    assert status == 200
+    assert body["derived"] == ["Ws_avg"]
+    assert "P_avg" in body["imputed"]
+    _, stronger, _ = query(functions, {"Ws1_avg": ["20"]})
+    assert stronger["pitch_deg"] != body["pitch_deg"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "reason"),
+    [
+        ({"Ws1_avg": ["ten"]}, "Ws1_avg", "not a number"),
+        ({"Ws1_avg": ["NaN"]}, "Ws1_avg", "not a finite number"),
+        ({"Ws1_avg": ["1e309"]}, "Ws1_avg", "not a finite number"),
+        ({"Ws1_avg": ["-1"]}, "Ws1_avg", "out of range"),
+        ({"wind": ["3"]}, "wind", "unknown field"),
+        ({"Ws1_avg": ["3", "4"]}, "Ws1_avg", "given more than once"),
+        ({"Date_time": ["2014-01-01T01:00:00"]}, "Date_time", "no UTC offset"),
+    ],
+)
+def test_bad_query_parameters_are_400_naming_the_field(
+    functions: dict[str, Any], params: dict[str, list[str]], field: str, reason: str
+) -> None:
+    status, body, _ = query(functions, params)
+    assert status == 400
+    assert body["details"][0]["field"] == field
+    assert reason in body["details"][0]["reason"]
+
+
+def test_post_scores_each_record_on_its_own(functions: dict[str, Any]) -> None:
+    status, body, _ = call(functions, "predict", api_event("predict_post_mixed"))
+    assert status == 200
+    assert (body["scored"], body["rejected"]) == (2, 1)
+    assert [r["ok"] for r in body["results"]] == [True, False, True]
+    assert body["results"][1]["errors"] == [{"field": "Ws_avg", "reason": "out of range: -3 m/s is outside [0, 60]"}]
+
+
+def test_post_seed_row_as_it_is(functions: dict[str, Any]) -> None:
+    status, body, _ = call(functions, "predict", api_event("predict_post_seed"))
+    assert status == 200
+    assert body["results"][0]["measured_pitch_deg"] == 44.99
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        ("{not json", "application/json", 400, "body"),
+        ({"records": []}, "application/json", 400, "records"),
+        ({"records": "all"}, "application/json", 400, "records"),
+        ({"records": [1]}, "application/json", 400, "records[0]"),
+        ({"rows": [{}]}, "application/json", 400, "records"),
+        ([{"Ws_avg": 3}], "application/json", 400, "body"),
+        ('{"records": [{"Ws_avg": 3}]}', "text/plain", 400, "Content-Type"),
+        ({"records": [{"Ws_avg": 3}] * 10_001}, "application/json", 413, "records"),
+        ("[" * 5000 + "]" * 5000, "application/json", 400, "body"),
+    ],
+    ids=[
+        "invalid-json",
+        "no-records",
+        "not-a-list",
+        "not-objects",
+        "missing",
+        "bare-list",
+        "text-plain",
+        "10001-records",
+        "deeply-nested",
+    ],
+)
+def test_bad_bodies_get_a_json_error_never_a_500(
+    functions: dict[str, Any], body: Any, content_type: str, status: int, field: str
+) -> None:
+    got, answer, _ = post(functions, body, content_type)
+    assert got == status, answer
+    assert answer["error"]
+    assert field in [d["field"] for d in answer["details"]], answer
+
+
+def test_413_names_the_limit(functions: dict[str, Any]) -> None:
+    status, body, _ = post(functions, {"records": [{"Ws_avg": 3}] * 10_001})
+    assert status == 413
+    assert "10,000" in body["error"]
+
+
+def test_unknown_routes_and_methods(functions: dict[str, Any]) -> None:
+    status, body, _ = call(functions, "predict", api_event("predict_get_ws1", path="/nowhere", httpMethod="GET"))
+    assert status == 404
+    assert "no route GET /nowhere" in body["error"]
+    status, body, headers = call(functions, "predict", api_event("predict_get_ws1", httpMethod="PUT"))
+    assert status == 405
+    assert "GET, POST" in json.dumps(headers)
+
+
+def test_an_unexpected_fault_is_a_500_with_the_correlation_id(
+    functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("windpitch.predict", broken)
+    status, body, _ = call(functions, "predict", api_event("predict_get_ws1"))
+    assert status == 500
+    assert body["correlation_id"] == "req-predict_get_ws1"
+    assert "secret" not in json.dumps(body) and "Traceback" not in json.dumps(body)
+
+
+def test_openapi_document_comes_from_the_schema(functions: dict[str, Any]) -> None:
+    status, doc, _ = call(functions, "predict", api_event("openapi_get"))
+    assert status == 200
+    assert doc["info"]["title"] == "windpitch API"
+    params = {p["name"]: p for p in doc["paths"]["/predict"]["get"]["parameters"]}
+    assert params["Ws1_avg"]["schema"]["minimum"] == 0 and params["Ws1_avg"]["schema"]["maximum"] == 60
+    assert "m/s" in params["Ws1_avg"]["description"]
+    assert params["Date_time"]["schema"]["format"] == "date-time"
+    assert len(params) == 138
+    assert {"/health", "/predict"} <= set(doc["paths"])
+
+
+def test_cors_allows_the_dashboard_origin(functions: dict[str, Any]) -> None:
+    event = api_event("predict_get_ws1")
+    event["headers"]["Origin"] = "http://127.0.0.1:8080"
+    event["multiValueHeaders"]["Origin"] = ["http://127.0.0.1:8080"]
+    _, _, headers = call(functions, "predict", event)
+    assert "http://127.0.0.1:8080" in json.dumps(headers)
