@@ -3,6 +3,8 @@
 # command on a fresh machine (Python 3.11, PyPI reachable).
 
 SHELL := /bin/bash
+# SAM CLI reports telemetry unless told not to; windpitch never calls home.
+export SAM_CLI_TELEMETRY := 0
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
