@@ -1,0 +1,59 @@
+"""The template validates and builds without Docker, and each function with its layers fits the budget.
+
+Sizes are bytes on disk after `sam build`, which are deterministic for pinned wheels: a test may keep them.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from windpitch.artifacts import CARD_FILE, default_model_dir
+
+BUDGET_BYTES = 100 * 1024 * 1024  # per function, with its layers (Lambda's own limit is 250 MB)
+SAM = str(Path(sys.executable).with_name("sam"))
+ENV = {
+    **os.environ,
+    "SAM_CLI_TELEMETRY": "0",
+    "AWS_DEFAULT_REGION": "eu-west-3",
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+}
+
+
+def tree_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def test_template_passes_sam_validate_lint() -> None:
+    done = subprocess.run([SAM, "validate", "--lint"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.real_data
+def test_each_function_with_its_layers_fits_the_budget(tmp_path: Path) -> None:
+    if not (default_model_dir() / CARD_FILE).exists():
+        pytest.skip("no trained model in the layer: run `make model` (needs the SCADA data)")
+    build = tmp_path / "build"
+    done = subprocess.run(
+        [SAM, "build", "--build-dir", str(build), "--no-cached"],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    layers = tree_bytes(build / "ModelLayer") + tree_bytes(build / "DepsLayer")
+    assert (build / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model.json").exists()
+    for function in ("HealthFunction", "PredictFunction"):
+        total = tree_bytes(build / function) + layers
+        assert total <= BUDGET_BYTES, (
+            f"{function}: {total / 1e6:.1f} MB with layers, budget {BUDGET_BYTES / 1e6:.0f} MB"
+        )
+    # Nothing heavy sneaks into the serving layer.
+    for heavy in ("sklearn", "scipy", "pandas", "botocore"):
+        assert not (build / "ModelLayer" / "python" / heavy).exists(), heavy
+        assert not (build / "DepsLayer" / "python" / heavy).exists(), heavy
