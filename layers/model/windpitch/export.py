@@ -16,7 +16,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor, VotingRegressor
 from sklearn.pipeline import Pipeline
 
 from .features import FEATURES, FEATURES_VERSION
-from .runtime import FORMAT, PAD_THRESHOLD
+from .runtime import FORMAT, PAD_THRESHOLD, encode_array
 from .schema import MODEL_INPUTS
 
 
@@ -85,7 +85,7 @@ def _export_ensemble(name: str, est: HistGradientBoostingRegressor, depth: int) 
         "name": name,
         "loss": est.loss,
         "baseline": float(np.ravel(est._baseline_prediction)[0]),
-        "feature": feature.tolist(),
-        "threshold": threshold.tolist(),
-        "value": value.tolist(),
+        "feature": encode_array(feature.astype("<i4")),
+        "threshold": encode_array(threshold.astype("<f8")),
+        "value": encode_array(value.astype("<f8")),
     }

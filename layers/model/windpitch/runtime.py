@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import sys
@@ -77,9 +78,9 @@ class PitchModel:
         self.power_curve = np.asarray(curve["median_kw"], dtype=np.float64)
         self.power_curve_bin = float(curve["bin_width_ms"])
         ensembles = spec["ensembles"]
-        feature = np.concatenate([np.asarray(e["feature"], dtype=np.intp) for e in ensembles])
-        threshold = np.concatenate([np.asarray(e["threshold"], dtype=np.float64) for e in ensembles])
-        value = np.concatenate([np.asarray(e["value"], dtype=np.float64) for e in ensembles])
+        feature = np.concatenate([decode_array(e["feature"]) for e in ensembles]).astype(np.intp)
+        threshold = np.concatenate([decode_array(e["threshold"]) for e in ensembles])
+        value = np.concatenate([decode_array(e["value"]) for e in ensembles])
         self.n_trees = feature.shape[0]
         self._n_internal = feature.shape[1]
         # Flat node tables: node (t, i) lives at t * n_internal + i; leaf (t, j) at t * n_leaves + j.
@@ -88,7 +89,7 @@ class PitchModel:
         self._value = value.ravel()
         self._tree_base = np.arange(self.n_trees, dtype=np.intp) * self._n_internal
         self._leaf_base = np.arange(self.n_trees, dtype=np.intp) * value.shape[1] - self._n_internal
-        bounds = np.cumsum([0] + [len(e["feature"]) for e in ensembles]).tolist()
+        bounds = np.cumsum([0] + [e["feature"]["shape"][0] for e in ensembles]).tolist()
         self._groups = [slice(a, b) for a, b in itertools.pairwise(bounds)]
         self._baselines = np.asarray([e["baseline"] for e in ensembles], dtype=np.float64)
 
@@ -176,9 +177,37 @@ def _check_spec(spec: dict[str, Any]) -> None:
     if not 1 <= depth <= 16:
         raise ValueError(f"depth {depth} is outside [1, 16]")
     for ensemble in spec["ensembles"]:
-        feature = np.asarray(ensemble["feature"])
-        shapes = (feature.shape, np.shape(ensemble["threshold"]), np.shape(ensemble["value"]))
+        feature, threshold, value = (decode_array(ensemble[k]) for k in ("feature", "threshold", "value"))
+        shapes = (feature.shape, threshold.shape, value.shape)
         if shapes[0] != shapes[1] or shapes[0][1:] != (2**depth - 1,) or shapes[2][1:] != (2**depth,):
             raise ValueError(f"ensemble {ensemble.get('name')!r} has inconsistent shapes {shapes}")
         if feature.size and (feature.min() < 0 or feature.max() >= len(FEATURES)):
             raise ValueError(f"ensemble {ensemble.get('name')!r} splits on a feature that does not exist")
+
+
+# Arrays travel as base64 of little-endian bytes: exact, compact, and fast to load in Python
+# (np.frombuffer) and in a browser (DataView over the decoded bytes).
+_DTYPES: Final[dict[str, np.dtype[Any]]] = {"<i4": np.dtype("<i4"), "<f8": np.dtype("<f8")}
+
+
+def encode_array(array: npt.NDArray[Any]) -> dict[str, Any]:
+    """``{"dtype", "shape", "base64"}`` for a little-endian int32 or float64 array.
+
+    Example:
+        >>> encode_array(np.array([1.5], dtype="<f8"))
+        {'dtype': '<f8', 'shape': [1], 'base64': 'AAAAAAAA+D8='}
+    """
+    dtype = array.dtype.str
+    if dtype not in _DTYPES:
+        raise ValueError(f"unsupported dtype {dtype}")
+    return {"dtype": dtype, "shape": list(array.shape), "base64": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def decode_array(encoded: dict[str, Any]) -> npt.NDArray[Any]:
+    """The inverse of :func:`encode_array` (a read-only view on the decoded bytes)."""
+    dtype = _DTYPES[encoded["dtype"]]
+    shape = tuple(int(n) for n in encoded["shape"])
+    data = base64.b64decode(encoded["base64"], validate=True)
+    if len(data) != dtype.itemsize * int(np.prod(shape)):
+        raise ValueError(f"{len(data)} bytes do not hold a {encoded['dtype']} array of shape {list(shape)}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape)

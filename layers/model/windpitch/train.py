@@ -238,7 +238,7 @@ def train(
             "sha256": export_sha,
             "format": spec["format"],
             "max_abs_diff_vs_sklearn_test_deg": parity,
-            "trees": sum(len(e["feature"]) for e in spec["ensembles"]),
+            "trees": sum(e["feature"]["shape"][0] for e in spec["ensembles"]),
             "depth": spec["depth"],
         },
         "target": {"name": TARGET, "unit": "deg", "description": "blade pitch angle, 10-minute mean"},

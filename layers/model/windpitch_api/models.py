@@ -1,10 +1,12 @@
-"""Pydantic models of the HTTP API, generated from the one SCADA schema.
+"""Pydantic models of the HTTP API, generated from the one SCADA schema, for its OpenAPI document.
 
-The OpenAPI document describes every field as a number with its unit and range (and the timestamp and
-turbine name as strings), straight from :mod:`windpitch.schema`. Field *values* are then judged by the
-domain (:func:`windpitch.records.parse_record`) so that the API, the CLI, the batch job and the embedded
-model give the same reason for the same bad value, and so that one bad record in a POST costs only
-itself. The models therefore accept any JSON value per field and carry the schema for documentation.
+The document describes every field as a number with its unit and range (the timestamp and turbine
+name as strings), straight from :mod:`windpitch.schema`. Values are judged by the domain
+(:func:`windpitch.records.parse_record`), so the API, the CLI, the batch job and the embedded model
+give the same reason for the same bad value, and one bad record in a POST costs only itself.
+
+Every model defers its pydantic schema build: the document is generated at build time
+(:mod:`windpitch_api.openapi`), and the predict function's cold start pays nothing for 138 fields.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from windpitch.schema import FIELDS, TIME_FIELD, TURBINE_FIELD, TURBINE_PATTERN
 
-MAX_RECORDS: Final = 10_000
-# Lambda refuses synchronous payloads over 6 MB; the API says so first, as JSON.
-MAX_BODY_BYTES: Final = 6_000_000
+from .limits import MAX_RECORDS
+
+DEFERRED: Final = ConfigDict(defer_build=True)
 
 
 def _field_schemas() -> dict[str, dict[str, Any]]:
@@ -47,36 +49,36 @@ def _field_schemas() -> dict[str, dict[str, Any]]:
 
 FIELD_SCHEMAS: Final = _field_schemas()
 
+# One record of POST /predict: any subset of the schema's fields; null means missing.
+RECORD_SCHEMA: Final = {
+    "title": "ScadaRecord",
+    "type": "object",
+    "description": "Any subset of the SCADA schema's fields; null or absent means missing (imputed).",
+    "properties": {
+        name: {
+            "anyOf": [{k: v for k, v in s.items() if k != "description"}, {"type": "null"}],
+            "description": s["description"],
+        }
+        for name, s in FIELD_SCHEMAS.items()
+    },
+    "additionalProperties": False,
+}
 
-def _documented(name: str, nullable: bool) -> Any:
-    schema = dict(FIELD_SCHEMAS[name])
-    if nullable:
-        schema = {"anyOf": [schema, {"type": "null"}], "description": schema.pop("description")}
-    return Annotated[Any, WithJsonSchema(schema)]
-
-
-# GET /predict?Ws1_avg=10: every schema field may be a query parameter.
+# GET /predict?Ws1_avg=10: every schema field may be a query parameter (a string on the wire).
 PredictQuery = create_model(  # type: ignore[call-overload]
     "PredictQuery",
-    __config__=ConfigDict(extra="allow"),
+    __config__=ConfigDict(defer_build=True, extra="allow"),
     **dict.fromkeys(FIELD_SCHEMAS, (str | None, None)),
-)
-
-# One record of POST /predict: any subset of the schema's fields; null means missing.
-ScadaRecord = create_model(  # type: ignore[call-overload]
-    "ScadaRecord",
-    __config__=ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False}),
-    **{name: (_documented(name, nullable=True), None) for name in FIELD_SCHEMAS},
 )
 
 
 class PredictRequest(BaseModel):
     """``POST /predict`` body."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     records: Annotated[
-        list[Annotated[dict[str, Any], WithJsonSchema(ScadaRecord.model_json_schema())]],
+        list[Annotated[dict[str, Any], WithJsonSchema(RECORD_SCHEMA)]],
         Field(
             min_length=1,
             max_length=MAX_RECORDS,
@@ -86,29 +88,33 @@ class PredictRequest(BaseModel):
 
 
 class FieldProblem(BaseModel):
+    model_config = DEFERRED
     field: str = Field(description="The field (or body part) at fault")
     reason: str = Field(description="Why it was refused")
 
 
 class ErrorResponse(BaseModel):
+    model_config = DEFERRED
     error: str
     details: list[FieldProblem] = []
-    correlation_id: str | None = None
+    correlation_id: str | None = Field(default=None, description="On 5xx: quote it when reporting the fault")
 
 
 class PredictionResult(BaseModel):
+    model_config = DEFERRED
     index: int
     ok: bool
     pitch_deg: float | None = Field(default=None, description="Expected pitch angle Ba_avg, degrees")
     imputed: list[str] | None = Field(default=None, description="Fields the model filled with training defaults")
     derived: list[str] | None = Field(default=None, description="Fields computed from others (Ws_avg)")
     model_version: str | None = None
-    measured_pitch_deg: float | None = None
+    measured_pitch_deg: float | None = Field(default=None, description="Ba_avg as sent, degrees")
     residual_deg: float | None = Field(default=None, description="Measured minus expected pitch, degrees")
     errors: list[FieldProblem] | None = None
 
 
 class PredictResponse(BaseModel):
+    model_config = DEFERRED
     model_version: str
     scored: int
     rejected: int
@@ -116,6 +122,7 @@ class PredictResponse(BaseModel):
 
 
 class ModelSummary(BaseModel):
+    model_config = DEFERRED
     version: str
     sha256: str
     export_sha256: str
@@ -124,5 +131,6 @@ class ModelSummary(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    model_config = DEFERRED
     status: str
     model: ModelSummary

@@ -1,0 +1,122 @@
+"""Generate the API's OpenAPI document from the routes and the one SCADA schema (at build time).
+
+    python -m windpitch_api.openapi            # writes layers/model/windpitch_api/openapi.json
+    python -m windpitch_api.openapi --check    # exit 1 if the committed file is out of date
+
+Powertools builds the document from the routes' annotations and the pydantic models; query parameters
+(strings on the wire) are then described from the SCADA schema as the numbers they must hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi import params
+from aws_lambda_powertools.event_handler.openapi.models import Server
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from windpitch import __version__
+
+from . import models, routes
+from .app import OPENAPI_FILE, create_app
+from .models import FIELD_SCHEMAS, ErrorResponse, HealthResponse, PredictionResult, PredictResponse
+
+# What each operation answers with, per status (the routes return plain dicts at run time).
+RESPONSES: dict[tuple[str, str], dict[str, type[BaseModel]]] = {
+    ("/health", "get"): {"200": HealthResponse, "503": ErrorResponse},
+    ("/predict", "get"): {"200": PredictionResult, "400": ErrorResponse, "503": ErrorResponse},
+    ("/predict", "post"): {"200": PredictResponse, "400": ErrorResponse, "413": ErrorResponse, "503": ErrorResponse},
+}
+
+INFO: dict[str, Any] = {
+    "title": "windpitch API",
+    "version": __version__,
+    "description": "Expected blade pitch angle (Ba_avg, degrees) of a wind turbine from ten-minute SCADA signals: "
+    "a normal-behaviour model. Measured minus expected pitch flags pitch-system faults. Every error is "
+    '`{"error": ..., "details": [{"field": ..., "reason": ...}]}`.',
+}
+
+
+def build_document() -> dict[str, Any]:
+    """The OpenAPI document as a dict."""
+    # The routes annotate with Body/Query only for type checkers (importing them costs cold start).
+    bound = {
+        "Body": params.Body,
+        "Query": params.Query,
+        "PredictQuery": models.PredictQuery,
+        "PredictRequest": models.PredictRequest,
+    }
+    for name, value in bound.items():
+        setattr(routes, name, value)
+    app = create_app(routes.predict, routes.health, enable_validation=True)
+    app.configure_openapi(servers=[Server(url="/")], **INFO)
+    document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
+    for operation in document.get("paths", {}).get("/predict", {}).values():
+        for parameter in operation.get("parameters", []):
+            schema = FIELD_SCHEMAS.get(parameter.get("name"))
+            if parameter.get("in") == "query" and schema:
+                parameter["schema"] = {k: v for k, v in schema.items() if k != "description"}
+                parameter["description"] = schema["description"]
+    _attach_responses(document)
+    _prune_components(document)
+    return document
+
+
+def _prune_components(document: dict[str, Any]) -> None:
+    """Drop component schemas no operation reaches (Powertools adds some for its own validation)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    reached: set[str] = set()
+    pending = [json.dumps(document.get("paths", {}))]
+    while pending:
+        for name in re.findall(r'"#/components/schemas/([^"]+)"', pending.pop()):
+            if name not in reached and name in schemas:
+                reached.add(name)
+                pending.append(json.dumps(schemas[name]))
+    for name in set(schemas) - reached:
+        del schemas[name]
+
+
+def _attach_responses(document: dict[str, Any]) -> None:
+    """Response schemas from the models; Powertools' 422 entries go (this API answers 400)."""
+    used = {model for table in RESPONSES.values() for model in table.values()}
+    _, defs = models_json_schema([(m, "serialization") for m in used], ref_template="#/components/schemas/{model}")
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(defs.get("$defs", {}))
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for (path, method), table in RESPONSES.items():
+        responses = document["paths"][path][method]["responses"]
+        responses.pop("422", None)
+        for status, model in table.items():
+            responses.setdefault(status, {"description": status})["content"] = {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            }
+
+
+def render() -> str:
+    return json.dumps(build_document(), indent=1, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail if the committed document is out of date")
+    args = parser.parse_args()
+    text = render()
+    if args.check:
+        current = OPENAPI_FILE.read_text(encoding="utf-8") if OPENAPI_FILE.exists() else ""
+        if current != text:
+            print(f"{OPENAPI_FILE} is out of date: run python -m windpitch_api.openapi", file=sys.stderr)
+            return 1
+        return 0
+    OPENAPI_FILE.write_text(text, encoding="utf-8")
+    print(OPENAPI_FILE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Read a request's records from the API Gateway event, refusing malformed envelopes with a reason.
+
+Field values are judged by the domain (:func:`windpitch.records.parse_record`); this module only checks
+the envelope: the JSON itself, its size, ``{"records": [...]}`` with 1 to 10,000 objects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from .errors import ApiError
+from .limits import MAX_BODY_BYTES, MAX_RECORDS
+
+ENVELOPE = 'must be a JSON object: {"records": [...]}'
+
+
+def query_record(event: APIGatewayProxyEvent) -> dict[str, str]:
+    """The query string as one record; a field given twice is refused (which value would be meant?)."""
+    values = event.multi_value_query_string_parameters or {}
+    repeated = [{"field": k, "reason": "given more than once"} for k, v in values.items() if len(v) > 1]
+    if repeated:
+        raise ApiError(400, "invalid record", repeated)
+    return {k: v[0] for k, v in values.items() if v}
+
+
+def body_records(event: APIGatewayProxyEvent) -> list[Any]:
+    """The ``records`` of a POST body; each is judged by the domain on its own (a non-object included)."""
+    content_type = event.headers.get("Content-Type") or event.headers.get("content-type") or ""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError(
+            400,
+            "unsupported content type",
+            [{"field": "Content-Type", "reason": f"got {content_type!r}; send application/json"}],
+        )
+    raw = event.decoded_body or ""
+    size = len(raw.encode())
+    if size > MAX_BODY_BYTES:
+        raise ApiError(
+            413, f"body too large: at most {MAX_BODY_BYTES:,} bytes", [{"field": "body", "reason": f"{size:,} bytes"}]
+        )
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, "invalid JSON body", [{"field": "body", "reason": f"invalid JSON: {exc.msg} at position {exc.pos}"}]
+        ) from None
+    except RecursionError:
+        raise ApiError(400, "invalid JSON body", [{"field": "body", "reason": "nested too deeply"}]) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid request", [{"field": "body", "reason": ENVELOPE}])
+    unknown = [{"field": str(k)[:64], "reason": "unknown field"} for k in body if k != "records"]
+    if "records" not in body:
+        raise ApiError(400, "invalid request", [{"field": "records", "reason": "required"}, *unknown])
+    if unknown:
+        raise ApiError(400, "invalid request", unknown)
+    records = body["records"]
+    if not isinstance(records, list):
+        raise ApiError(400, "invalid request", [{"field": "records", "reason": "must be an array"}])
+    if not records:
+        raise ApiError(400, "invalid request", [{"field": "records", "reason": "must hold at least one record"}])
+    if len(records) > MAX_RECORDS:
+        raise ApiError(
+            413,
+            f"too many records: at most {MAX_RECORDS:,} per request",
+            [{"field": "records", "reason": f"{len(records):,} records; at most {MAX_RECORDS} per request"}],
+        )
+    return records
