@@ -15,7 +15,7 @@ CARD := $(ARTIFACTS)/model_card.json
 MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py features.py data.py train.py export.py runtime.py evaluation.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model run test lint fetch-data lock clean
+.PHONY: help venv model build run api openapi test lint fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,21 +40,36 @@ model: $(STAMP)  ## train the model into the layer (when SCADA data is found)
 		echo "model: no SCADA data found; real-data tests will skip (see README: Data)"; \
 	fi
 
-run: $(STAMP)  ## run the main job: train if needed, then predict the seed's example request
-	@$(MAKE) --no-print-directory $(CARD)
+build: $(STAMP) model  ## sam build: layers (numpy-only runtime, bytecode compiled) and functions, no Docker
+	@if [ -f $(CARD) ]; then \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --cached --parallel; \
+	else \
+		echo "build: skipped, no trained model (see README: Data)"; \
+	fi
+
+run: build  ## the main job: predict the seed's requests, then serve the local API on 127.0.0.1:3000
 	$(PY) -m windpitch predict --json events/seed_record.json
 	$(PY) -m windpitch predict --Ws1_avg 10
+	$(PY) -m windpitch_local api --port 3000
 
-test: $(STAMP) model  ## lint and run every test
+api: build  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000
+	$(PY) -m windpitch_local api --port 3000
+
+openapi: $(STAMP)  ## regenerate the committed OpenAPI document from the routes and the schema
+	$(PY) -m windpitch_api.openapi
+
+test: $(STAMP) build  ## lint and run every test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -m windpitch_api.openapi --check
 	$(PY) -m pytest
 
 lint: $(STAMP)  ## ruff and mypy only
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -m windpitch_api.openapi --check
 
 fetch-data: $(STAMP)  ## download the real data from PyPI when ../shared is absent
 	$(PY) -m windpitch data fetch

@@ -1,0 +1,58 @@
+"""The local API: SAM's API Gateway emulation on the template, with handlers run in-process.
+
+    python -m windpitch_local api [--host 127.0.0.1] [--port 3000] [--parameter-overrides K=V ...]
+
+Serves the routes of ``template.yaml`` exactly as ``sam local start-api`` would (same routing, CORS and
+proxy events), without Docker. The layers come from ``.aws-sam/build`` when ``sam build`` has run
+(as /opt/python), else from their source folders.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from samcli.lib.providers.api_provider import ApiProvider
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+from .runner import InProcessLambdaRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PORT = 3000  # SAM's
+
+
+def build_service(
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    template: Path = ROOT / "template.yaml",
+    parameter_overrides: dict[str, str] | None = None,
+    build_dir: Path | None = ROOT / ".aws-sam" / "build",
+) -> tuple[LocalApigwService, InProcessLambdaRunner]:
+    os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
+    stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides=parameter_overrides or {})
+    functions = SamFunctionProvider(stacks, use_raw_codeuri=True)
+    runner = InProcessLambdaRunner(functions.get_all(), template.parent, build_dir)
+    api = ApiProvider(stacks, cwd=str(template.parent)).api
+    if not api.routes:
+        raise SystemExit(f"no API routes in {template}")
+    service = LocalApigwService(api=api, lambda_runner=runner, port=port, host=host)
+    service.create()
+    return service, runner
+
+
+def serve(host: str, port: int, parameter_overrides: dict[str, str]) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    service, runner = build_service(host, port, parameter_overrides=parameter_overrides)
+    for function in runner.functions.values():  # import now: a broken handler fails at start, not per request
+        runner.handler(function)
+    origin = runner.check_layers()
+    print(f"windpitch local API on http://{host}:{port}  (windpitch from {origin.parent})", flush=True)
+    for route in sorted(service.api.routes, key=lambda r: r.path):
+        print(
+            f"  {','.join(sorted(route.methods)):40s} http://{host}:{port}{route.path} -> {route.function_name}",
+            flush=True,
+        )
+    service.run()
