@@ -71,6 +71,7 @@ def get_health() -> dict[str, Any]:  # documented as models.HealthResponse
     [canary] = windpitch.predict(_CANARY, model)
     if not (isinstance(canary, Prediction) and math.isfinite(canary.pitch_deg)):
         raise windpitch.ModelUnavailable(f"the model loads but its canary prediction failed: {canary.as_dict()}")
+    metrics.add_metric(name="HealthChecks", unit="Count", value=1)
     return {"status": "ok", "model": model.info.as_dict()}
 
 
