@@ -39,6 +39,7 @@ DATA_FILE: Final = "la-haute-borne-data-2014-2015.csv.gz"
 DATA_CONTENT_SHA256: Final = "9be32aabe7e6b911f58ad3a9f292aed1e5b48cdc603b35d3feccb94f4c043cf4"
 REQUIRED: Final = (TURBINE_FIELD, TIME_FIELD)
 _GZIP_MAGIC: Final = b"\x1f\x8b"
+_OFFSET: Final = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
 class DataError(ValueError):
@@ -54,8 +55,9 @@ class LoadReport:
     delimiter: str
     rows: int = 0
     bad_numbers: dict[str, int] = field(default_factory=dict)  # column -> cells that were not numbers
-    bad_timestamps: int = 0  # rows dropped: no usable Date_time
+    bad_timestamps: int = 0  # rows without a usable Date_time (dropped unless keep_invalid)
     ignored_columns: list[str] = field(default_factory=list)
+    bad_lines: list[int] = field(default_factory=list)  # lines that do not split into the header's fields
 
 
 def repository_root() -> Path:
@@ -105,11 +107,19 @@ def content_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_scada(source: str | os.PathLike[str] | bytes, name: str | None = None) -> tuple[pd.DataFrame, LoadReport]:
+def load_scada(
+    source: str | os.PathLike[str] | bytes, name: str | None = None, keep_invalid: bool = False
+) -> tuple[pd.DataFrame, LoadReport]:
     """Read one SCADA CSV (a path, or the file's bytes) into a typed frame sorted by time.
 
     Columns: ``Wind_turbine_name`` (str), ``Date_time`` (UTC), and every schema field the file
     has, as float64 (missing and unparseable cells are NaN).
+
+    With ``keep_invalid`` (the batch job), rows whose timestamp is unusable are kept (NaT), and two
+    columns say where each row came from and what is wrong with it, so nothing is lost silently:
+    ``_line`` (1-based line in the file) and ``_problem`` ("" when the row parsed cleanly). Lines
+    whose field count differs from the header's are never parsed (values would shift); their numbers
+    are in ``report.bad_lines``.
 
     Raises:
         DataError: the file is not SCADA data (the message says why).
@@ -133,41 +143,52 @@ def load_scada(source: str | os.PathLike[str] | bytes, name: str | None = None) 
             f"{delimiter!r}: {header[:80]!r}); expected ENGIE SCADA with ',' or ';'"
         )
     known = [c for c in columns if c in FIELDS]
+    good, bad_lines = _split_by_width(text, delimiter, len(columns))
+    if not good and not bad_lines:
+        raise DataError(f"{label}: header only, no data rows")
     try:
-        # Let the C parser type numeric columns itself (fast); a column holding garbage comes back
-        # as text and is coerced below, cell by cell, counting what was given up.
         raw = pd.read_csv(
-            io.StringIO(text),
+            io.StringIO(header + "\n" + "\n".join(line for _, line in good)),
             sep=delimiter,
             usecols=[*REQUIRED, *known],
             engine="c",
             dtype={TURBINE_FIELD: str, TIME_FIELD: str},
             keep_default_na=False,
             na_values=[""],
-            on_bad_lines="skip",
+            skip_blank_lines=False,
         )
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{label}: not a readable CSV: {exc}") from None
-    if raw.empty:
-        raise DataError(f"{label}: header only, no data rows")
+    if not keep_invalid and raw.empty:
+        raise DataError(f"{label}: no readable rows ({len(bad_lines)} lines do not have {len(columns)} fields)")
     shape = "engie" if len(known) >= 100 else "openoa" if set(known) >= set(SIGNAL_INPUTS) else "custom"
     report = LoadReport(
-        label, shape, delimiter, ignored_columns=[c for c in columns if c not in known and c not in REQUIRED]
+        label,
+        shape,
+        delimiter,
+        ignored_columns=[c for c in columns if c not in known and c not in REQUIRED],
+        bad_lines=bad_lines,
     )
-    stamps = pd.to_datetime(raw[TIME_FIELD].str.strip(), utc=True, format="ISO8601", errors="coerce")
+    stamps, problem = _timestamps(raw[TIME_FIELD])
     columns_out: dict[str, pd.Series] = {TURBINE_FIELD: raw[TURBINE_FIELD].fillna("").str.strip(), TIME_FIELD: stamps}
     for column in known:
         cells = raw[column]
         if cells.dtype == object:
             numbers = pd.to_numeric(cells.str.strip(), errors="coerce")
-            bad = int((cells.notna() & numbers.isna()).sum())
-            if bad:
-                report.bad_numbers[column] = bad
+            unparsed = cells.notna() & numbers.isna()
+            if unparsed.any():
+                report.bad_numbers[column] = int(unparsed.sum())
+                problem = problem.mask(unparsed & (problem == ""), column + ": not a number")
             cells = numbers
         columns_out[column] = cells.astype(np.float64)
     frame = pd.DataFrame(columns_out)
     report.bad_timestamps = int(stamps.isna().sum())
-    frame = frame[stamps.notna()].sort_values([TIME_FIELD, TURBINE_FIELD], kind="stable").reset_index(drop=True)
+    if keep_invalid:
+        frame["_line"] = np.asarray([n for n, _ in good], dtype=np.int64)
+        frame["_problem"] = problem
+    else:
+        frame = frame[stamps.notna()]
+    frame = frame.sort_values([TIME_FIELD, TURBINE_FIELD], kind="stable", na_position="last").reset_index(drop=True)
     report.rows = len(frame)
     return frame, report
 
@@ -203,6 +224,32 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     with path.open("rb") as fh:
         magic = fh.read(2)
     return gzip.open(path, "rb") if magic == _GZIP_MAGIC else path.open("rb")
+
+
+def _split_by_width(text: str, delimiter: str, fields: int) -> tuple[list[tuple[int, str]], list[int]]:
+    """Data lines with the header's field count (numbered from 1), and the numbers of the others.
+
+    Counted here because pandas pads short lines and, with ``usecols``, ignores extra fields, which
+    would shift values silently. SCADA exports quote nothing, so counting delimiters is exact.
+    """
+    numbered = [(i + 1, line.rstrip("\r")) for i, line in enumerate(text.split("\n")) if i and line.strip()]
+    width = fields - 1
+    good = [(n, line) for n, line in numbered if line.count(delimiter) == width]
+    return good, [n for n, line in numbered if line.count(delimiter) != width]
+
+
+def _timestamps(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """UTC timestamps (NaT where unusable) and, per row, why not ("" when usable)."""
+    text = cells.fillna("").str.strip()
+    stamps = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    # pandas reads a timestamp without offset as UTC; SCADA time without an offset is ambiguous.
+    no_offset = stamps.notna() & ~text.str.contains(_OFFSET, regex=True)
+    stamps = stamps.mask(no_offset)
+    problem = pd.Series("", index=cells.index, dtype=object).mask(
+        no_offset, TIME_FIELD + ": timestamp has no UTC offset"
+    )
+    problem = problem.mask(stamps.isna() & (problem == ""), TIME_FIELD + ": not an ISO 8601 timestamp")
+    return stamps, problem
 
 
 def _decoded_text(source: str | os.PathLike[str] | bytes) -> str:

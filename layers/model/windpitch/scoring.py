@@ -1,0 +1,72 @@
+"""Score a loaded SCADA file: expected pitch, residual and anomaly flag per row, rejects with reasons.
+
+Pure pandas and numpy (no AWS): the batch job calls it on each file it reads, analysts on a frame.
+
+Example:
+    >>> scored, rejected = score_frame(frame, model, AnomalyRule())        # doctest: +SKIP
+    >>> list(scored.columns)                                              # doctest: +SKIP
+    ['timestamp', 'turbine', 'measured_pitch_deg', 'expected_pitch_deg', 'residual_deg', ...]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from .anomalies import AnomalyRule, flag
+from .data import frame_inputs
+from .quality import row_problems
+from .runtime import PitchModel
+from .schema import FLEET, TARGET, TIME_FIELD, TURBINE_FIELD
+
+PREDICTION_COLUMNS: Final = (
+    "timestamp",
+    "turbine",
+    "measured_pitch_deg",
+    "expected_pitch_deg",
+    "residual_deg",
+    "anomaly",
+    "producing",
+    "wind_speed_ms",
+    "power_kw",
+    "model_version",
+)
+
+
+def score_frame(
+    frame: pd.DataFrame, model: PitchModel, rule: AnomalyRule, fleet: Sequence[str] = FLEET
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(scored, rejected)``: scored rows in PREDICTION_COLUMNS; rejected rows with ``_line`` and ``reason``."""
+    problems = row_problems(frame, fleet)
+    ok = (problems == "").to_numpy()
+    good = frame[ok]
+    inputs = frame_inputs(good)
+    expected = model.predict_inputs(inputs) if len(good) else np.empty(0)
+    measured = good[TARGET].to_numpy(np.float64) if TARGET in good else np.full(len(good), np.nan)
+    power = inputs[:, 0]
+    producing = power > 0  # NaN power (imputed for the model) is not evidence of production
+    residual = measured - expected
+    scored = pd.DataFrame(
+        {
+            "timestamp": good[TIME_FIELD].dt.tz_convert("UTC").reset_index(drop=True),
+            "turbine": good[TURBINE_FIELD].to_numpy(),
+            "measured_pitch_deg": measured,
+            "expected_pitch_deg": expected,
+            "residual_deg": residual,
+            "anomaly": flag(residual, producing, rule),
+            "producing": producing,
+            "wind_speed_ms": inputs[:, 1],
+            "power_kw": power,
+            "model_version": model.info.version,
+        }
+    )
+    rejected = pd.DataFrame(
+        {
+            "line": frame["_line"].to_numpy()[~ok] if "_line" in frame else np.full(int((~ok).sum()), -1),
+            "reason": problems[~ok].to_numpy(),
+        }
+    )
+    return scored, rejected
