@@ -1,0 +1,103 @@
+"""Backfill: the whole La Haute Borne file from raw/ to published outputs on moto's S3 server.
+
+    .venv/bin/python bench/backfill.py [--runs 3] [--data PATH] [--profile]
+
+moto's server runs in its own process on a free 127.0.0.1 port (HTTP, as in the local stack). Each run starts from a
+fresh bucket holding the 420,480-row file under raw/, then times one ``run_batch`` (the BatchFunction's
+work: read, validate, score, write 730 daily Parquet parts, quarantine, dashboard state, manifest).
+Prints wall time, rows per minute and the peak resident memory of this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import platform
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+from windpitch_batch.config import BatchConfig
+from windpitch_batch.run import run_batch
+from windpitch_batch.store import RETRIES, S3Store
+
+from windpitch.data import resolve_data_path
+from windpitch.runtime import PitchModel
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--profile", action="store_true", help="print the top of a cProfile of the last run")
+    args = parser.parse_args()
+
+    # moto accepts any credentials; these keep boto3 from looking for real ones.
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="eu-west-3")  # noqa: S106
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", config=RETRIES)
+        data = resolve_data_path(args.data).read_bytes()
+        model = PitchModel.load()
+        walls = []
+        for i in range(args.runs):
+            bucket = f"windpitch-bench-{i}"
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+            client.put_object(Bucket=bucket, Key="raw/la-haute-borne-data-2014-2015.csv.gz", Body=data)
+            profiler = cProfile.Profile() if args.profile and i == args.runs - 1 else None
+            started = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            manifest = run_batch(S3Store(bucket, client), model, BatchConfig(bucket=bucket))
+            if profiler:
+                profiler.disable()
+            walls.append(time.perf_counter() - started)
+            print(
+                f"run {i + 1}: {walls[-1]:.2f} s, rows in {manifest['rows_in']:,} = scored "
+                f"{manifest['rows_scored']:,} + rejected {manifest['rows_rejected']:,}; "
+                f"anomaly events {manifest['anomalies']['events']}",
+                flush=True,
+            )
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        median = statistics.median(walls)
+        print()
+        print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; moto server on 127.0.0.1")
+        print(
+            f"backfill of {manifest['rows_in']:,} rows: median {median:.2f} s (min {min(walls):.2f}, max "
+            f"{max(walls):.2f}) over {len(walls)} runs = {manifest['rows_in'] / median * 60:,.0f} rows/min; "
+            f"peak RSS {peak_mb:,.0f} MB"
+        )
+        if profiler:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

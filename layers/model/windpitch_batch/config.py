@@ -1,0 +1,39 @@
+"""The batch job's settings, from the function's environment (template.yaml) with defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from windpitch.anomalies import AnomalyRule
+
+RAW = "raw/"
+PREDICTIONS = "predictions/"
+QUARANTINE = "quarantine/"
+DASHBOARD = "dashboard/"
+ANOMALIES = "anomalies/"
+MANIFESTS = "manifests/"
+STATE = "state/"
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    bucket: str
+    rule: AnomalyRule = field(default_factory=AnomalyRule)
+    max_files: int = 200  # per invocation; the rest is picked up by the next run
+    safety_margin_ms: int = 120_000  # stop taking files when less time than this remains
+    lease_seconds: int = 900  # a lease older than a Lambda's longest run is stale
+    window_days: int = 7  # the recent series each turbine's dashboard file holds
+    schedule_minutes: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> BatchConfig:
+        return cls(
+            bucket=env["WINDPITCH_BUCKET"],
+            rule=AnomalyRule(float(env.get("ANOMALY_THRESHOLD_DEG", 5.0)), int(env.get("ANOMALY_MIN_INTERVALS", 6))),
+            max_files=int(env.get("BATCH_MAX_FILES", 200)),
+            safety_margin_ms=int(env.get("BATCH_SAFETY_MARGIN_MS", 120_000)),
+            window_days=int(env.get("DASHBOARD_WINDOW_DAYS", 7)),
+            schedule_minutes=int(env.get("SCHEDULE_MINUTES", 10)),
+        )

@@ -1,0 +1,106 @@
+"""Encodings of what the batch publishes: Parquet parts, quarantine reports, deterministic JSON.
+
+Every encoder is deterministic (same rows in, same bytes out), which is what makes re-running a file
+idempotent: the same keys receive the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import fastparquet
+import numpy as np
+import pandas as pd
+
+_GZIP = b"\x1f\x8b"
+
+
+def digest(*parts: str, length: int = 16) -> str:
+    """A short stable id: sha256 of the parts joined by newlines."""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:length]
+
+
+class _Capture(io.BytesIO):
+    """A BytesIO that keeps its content when fastparquet closes it."""
+
+    def close(self) -> None:
+        self.captured = self.getvalue()
+        super().close()
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """One Parquet file written in memory.
+
+    SNAPPY (the codec every reader has, Athena included) and statistics on the columns analysts filter
+    by (timestamp, turbine): measured at 7.6 ms a file against 19 ms with ZSTD and statistics on every
+    column, which matters when a backfill writes one file per day (docs/benchmarks.md).
+    """
+    sink = _Capture()
+    fastparquet.write(
+        "part.parquet",
+        frame,
+        write_index=False,
+        compression="SNAPPY",
+        object_encoding="utf8",
+        stats=[c for c in ("timestamp", "turbine") if c in frame],
+        open_with=lambda _path, _mode: sink,
+    )
+    return sink.captured
+
+
+def by_date(scored: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The rows of each UTC day (Hive partition ``date=YYYY-MM-DD``), in time order.
+
+    One stable sort and a split at day boundaries: a groupby on formatted dates took 4.5 s for the
+    420,480-row backfill.
+    """
+    ordered = scored.sort_values(["timestamp", "turbine"], kind="stable").reset_index(drop=True)
+    ns = ordered["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+    days = ns.astype("datetime64[D]")
+    if len(days) == 0:
+        return
+    bounds = np.flatnonzero(days[1:] != days[:-1]) + 1
+    for start, stop in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(days)]]), strict=True):
+        yield str(days[start]), ordered.iloc[start:stop].reset_index(drop=True)
+
+
+def text_lines(data: bytes) -> list[str]:
+    """The file's lines (gzip or not), for quoting rejected rows as they were sent."""
+    try:
+        raw = gzip.decompress(data) if data[:2] == _GZIP else data
+        return raw.decode("utf-8").split("\n")
+    except (OSError, EOFError, UnicodeDecodeError):
+        return []
+
+
+def quarantine_csv(lines: list[str], rejected: pd.DataFrame) -> bytes:
+    """Header, then each rejected line as sent, with its line number and reason in front."""
+    out = io.StringIO()
+    header = lines[0].rstrip("\r") if lines else ""
+    out.write(f"line,reason,{header}\n")
+    for line, reason in zip(rejected["line"].tolist(), rejected["reason"].tolist(), strict=True):
+        original = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+        reason_cell = '"' + str(reason).replace('"', '""') + '"'
+        out.write(f"{line},{reason_cell},{original}\n")
+    return out.getvalue().encode()
+
+
+def json_bytes(payload: Any) -> bytes:
+    """Compact, key-sorted JSON; NaN and ±inf become null (JSON has neither)."""
+    return json.dumps(_finite(payload), separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -1,0 +1,306 @@
+"""One batch run: find the raw files not yet published, score them, publish, and commit a manifest.
+
+Guarantees, and how:
+
+* **Idempotent.** A raw file version (key + ETag) is a *unit*. Its outputs go to keys derived from the
+  raw key (``predictions/date=D/part-<id>.parquet``, ``quarantine/<id>/…``) and are deterministic, so
+  doing a unit twice writes the same bytes to the same keys. A unit is *done* when the ledger
+  (``state/processed/<unit>.<run>.json``) names a run whose manifest exists; re-running over done
+  input changes nothing.
+* **Nothing half-published.** Order: outputs → dashboard state → ledger → manifest
+  (``manifests/run-<run>.json``, written last, only if absent). A run that dies before its manifest
+  leaves its units not done; the next run redoes them (same bytes) and commits.
+* **Concurrent runs.** A run leases a unit (``state/leases/<unit>``, S3 ``If-None-Match``) before
+  working on it, so two runs never do the same unit at once; dashboard state is updated with
+  ``If-Match`` and retried on conflict. Even a stale-lease race only rewrites identical bytes.
+* **Bounded.** Units are taken in key order until ``max_files`` or the time budget is reached; the
+  rest wait for the next run.
+* **Bad input never stops a run.** A file that is not SCADA goes whole to ``quarantine/<id>/`` with a
+  report; bad rows are quarantined with their line and reason; the good rows beside them are scored.
+  The manifest accounts for every row: ``rows_in = rows_scored + rows_rejected``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from windpitch.data import DataError, load_scada
+from windpitch.runtime import PitchModel
+from windpitch.scoring import score_frame
+
+from . import config as paths
+from .config import BatchConfig
+from .dashboard import all_events, fleet_summary, merge_turbine
+from .outputs import by_date, digest, json_bytes, parquet_bytes, quarantine_csv, text_lines
+from .store import Conflict, NotFound, Object, S3Store
+
+JSON = "application/json"
+PARQUET = "application/vnd.apache.parquet"
+# Dashboard files are read by browsers every few minutes: let caches keep them briefly, never long.
+SHORT_CACHE = "max-age=60"
+
+
+@dataclass
+class UnitResult:
+    """What became of one raw file."""
+
+    key: str
+    etag: str
+    unit: str
+    rows_in: int = 0
+    rows_scored: int = 0
+    rows_rejected: int = 0
+    outputs: list[str] = field(default_factory=list)
+    rejected_file: str | None = None  # the reason, when the whole file is quarantined
+    scored: pd.DataFrame | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "etag": self.etag,
+            "unit": self.unit,
+            "rows_in": self.rows_in,
+            "rows_scored": self.rows_scored,
+            "rows_rejected": self.rows_rejected,
+            "outputs": self.outputs,
+            "rejected_file": self.rejected_file,
+        }
+
+
+def unit_id(obj: Object) -> str:
+    return digest(obj.key, obj.etag)
+
+
+def pending_units(store: S3Store) -> list[Object]:
+    """Raw files whose current version no finished run has published, in key order."""
+    finished = {
+        o.key.removeprefix(f"{paths.MANIFESTS}run-").removesuffix(".json") for o in store.list(f"{paths.MANIFESTS}run-")
+    }
+    done = set()
+    for entry in store.list(f"{paths.STATE}processed/"):
+        unit, _, run = entry.key.rsplit("/", 1)[-1].removesuffix(".json").partition(".")
+        if run in finished:
+            done.add(unit)
+    raw = [o for o in store.list(paths.RAW) if not o.key.endswith("/")]
+    return sorted((o for o in raw if unit_id(o) not in done), key=lambda o: o.key)
+
+
+def run_batch(
+    store: S3Store,
+    model: PitchModel,
+    config: BatchConfig,
+    remaining_ms: Callable[[], int] = lambda: 900_000,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    """Do one run; return its manifest (or a summary saying there was nothing to do)."""
+    candidates = pending_units(store)[: config.max_files]
+    if not candidates:
+        return {"status": "nothing to do"}
+    started = now()
+    run_id = digest(model.info.version, *(unit_id(o) for o in candidates))
+    results: list[UnitResult] = []
+    leased: list[str] = []
+    try:
+        for obj in candidates:
+            if remaining_ms() < config.safety_margin_ms:
+                break
+            lease = f"{paths.STATE}leases/{unit_id(obj)}"
+            if not _take_lease(store, lease, run_id, started, config.lease_seconds):
+                continue  # another run is on it
+            leased.append(lease)
+            results.append(process_unit(store, model, config, obj, run_id))
+        if not results:
+            return {"status": "nothing to do", "reason": "every pending file is leased by another run"}
+        states = update_dashboard(store, model, config, results, run_id=run_id, now=started)
+        for result in results:
+            store.put(f"{paths.STATE}processed/{result.unit}.{run_id}.json", json_bytes(result.summary()), JSON)
+        manifest = _manifest(
+            run_id,
+            model,
+            config=config,
+            started=started,
+            finished=now(),
+            results=results,
+            states=states,
+            candidates=len(candidates),
+        )
+        # Absent-only: if the same run (same units, same model) was committed already, its content is identical.
+        with contextlib.suppress(Conflict):
+            store.put(f"{paths.MANIFESTS}run-{run_id}.json", json_bytes(manifest), JSON, if_none_match=True)
+        store.put(f"{paths.DASHBOARD}manifest.json", json_bytes(manifest), JSON, cache_control=SHORT_CACHE)
+        return manifest
+    finally:
+        for lease in leased:
+            _quietly(store.delete, lease)
+
+
+def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Object, run_id: str) -> UnitResult:
+    """Score one raw file and write its predictions and quarantine (not yet committed)."""
+    unit = unit_id(obj)
+    part = digest(obj.key)  # outputs are named by the raw key: a new version replaces, never duplicates
+    result = UnitResult(obj.key, obj.etag, unit)
+    data, _ = store.get(obj.key)
+    lines = text_lines(data)
+    try:
+        frame, report = load_scada(data, name=obj.key, keep_invalid=True)
+    except DataError as exc:
+        rows = max(0, sum(1 for line in lines[1:] if line.strip()))
+        result.rows_in = result.rows_rejected = rows
+        result.rejected_file = str(exc)
+        base = f"{paths.QUARANTINE}{part}/"
+        store.put(base + obj.key.rsplit("/", 1)[-1], data)
+        store.put(
+            base + "report.json",
+            json_bytes({"key": obj.key, "etag": obj.etag, "reason": str(exc), "rows_rejected": rows}),
+            JSON,
+        )
+        result.outputs = [base + "report.json"]
+        return result
+    scored, rejected = score_frame(frame, model, config.rule)
+    if report.bad_lines:
+        width = len(lines[0].split(report.delimiter)) if lines else 0
+        extra = pd.DataFrame({"line": report.bad_lines, "reason": f"line does not have the header's {width} fields"})
+        rejected = pd.concat([rejected, extra], ignore_index=True).sort_values("line", kind="stable")
+    scored["run_id"] = run_id
+    scored["source"] = obj.key
+    # Dictionary-encoded in Parquet (readers see plain strings): 10.4 ms a part instead of 13.5.
+    scored = scored.astype(dict.fromkeys(("turbine", "model_version", "run_id", "source"), "category"))
+    result.rows_scored, result.rows_rejected = len(scored), len(rejected)
+    result.rows_in = result.rows_scored + result.rows_rejected
+    result.scored = scored
+    uploads: list[tuple[str, bytes, str]] = []
+    if len(rejected):
+        base = f"{paths.QUARANTINE}{part}/"
+        uploads.append((base + "rows.csv", quarantine_csv(lines, rejected), "text/csv"))
+        reasons = rejected["reason"].str.split(":").str[0].value_counts().sort_index().to_dict()
+        uploads.append(
+            (
+                base + "report.json",
+                json_bytes({"key": obj.key, "etag": obj.etag, "rows_rejected": len(rejected), "by_reason": reasons}),
+                JSON,
+            )
+        )
+    # Encode the next day's part while earlier ones upload: S3 round trips overlap the CPU work.
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        pending = [pool.submit(store.put, *u) for u in uploads]
+        for day, rows in by_date(scored):
+            key = f"{paths.PREDICTIONS}date={day}/part-{part}.parquet"
+            uploads.append((key, b"", PARQUET))
+            pending.append(pool.submit(store.put, key, parquet_bytes(rows), PARQUET))
+        for future in pending:
+            future.result()  # an upload that failed after its retries fails the run (no manifest)
+    result.outputs = [key for key, _, _ in uploads]
+    return result
+
+
+def update_dashboard(
+    store: S3Store, model: PitchModel, config: BatchConfig, results: list[UnitResult], *, run_id: str, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """Merge the run's rows into each turbine's state (optimistic concurrency), then the fleet files."""
+    frames = [r.scored for r in results if r.scored is not None and len(r.scored)]
+    scored = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["turbine"])
+    states: dict[str, dict[str, Any]] = {}
+    for turbine, rows in scored.groupby("turbine", sort=True, observed=True):
+        states[str(turbine)] = _merge_with_retry(store, str(turbine), rows, config)
+    for obj in store.list(f"{paths.DASHBOARD}turbines/"):  # turbines this run did not touch
+        name = obj.key.rsplit("/", 1)[-1].removesuffix(".json")
+        if name not in states:
+            states[name] = json.loads(store.get(obj.key)[0])
+    fleet = fleet_summary(states, model.info.version, run_id, now, config.schedule_minutes)
+    events = all_events(states)
+    store.put(f"{paths.DASHBOARD}fleet.json", json_bytes(fleet), JSON, cache_control=SHORT_CACHE)
+    store.put(f"{paths.DASHBOARD}anomalies.json", json_bytes({"events": events[:500]}), JSON, cache_control=SHORT_CACHE)
+    rule = {"threshold_deg": config.rule.threshold_deg, "min_intervals": config.rule.min_intervals}
+    store.put(f"{paths.ANOMALIES}events.json", json_bytes({"rule": rule, "events": events}), JSON)
+    return states
+
+
+def _merge_with_retry(
+    store: S3Store, turbine: str, rows: pd.DataFrame, config: BatchConfig, attempts: int = 8
+) -> dict[str, Any]:
+    key = f"{paths.DASHBOARD}turbines/{turbine}.json"
+    for attempt in range(attempts):
+        condition: dict[str, Any]
+        try:
+            data, etag = store.get(key)
+            state, condition = json.loads(data), {"if_match": etag}
+        except NotFound:
+            state, condition = None, {"if_none_match": True}
+        merged = merge_turbine(turbine, state, rows, config.rule, config.window_days)
+        try:
+            store.put(key, json_bytes(merged), JSON, cache_control=SHORT_CACHE, **condition)
+            return merged
+        except Conflict:
+            time.sleep(0.05 * (attempt + 1))  # another run updated it: read again and merge again
+    raise RuntimeError(f"{key}: still conflicting after {attempts} attempts")
+
+
+def _take_lease(store: S3Store, key: str, run_id: str, now: datetime, lease_seconds: int) -> bool:
+    body = json_bytes({"run_id": run_id, "taken_at": now.isoformat()})
+    try:
+        store.put(key, body, JSON, if_none_match=True)
+        return True
+    except Conflict:
+        pass
+    try:
+        data, etag = store.get(key)
+        taken = datetime.fromisoformat(json.loads(data)["taken_at"])
+    except (NotFound, ValueError, KeyError):
+        return False
+    if (now - taken).total_seconds() < lease_seconds:
+        return False
+    try:  # stale: its run died; take it over only if nobody else just did
+        store.put(key, body, JSON, if_match=etag)
+        return True
+    except Conflict:
+        return False
+
+
+def _manifest(
+    run_id: str,
+    model: PitchModel,
+    *,
+    config: BatchConfig,
+    started: datetime,
+    finished: datetime,
+    results: list[UnitResult],
+    states: dict[str, dict[str, Any]],
+    candidates: int,
+) -> dict[str, Any]:
+    rows_in = sum(r.rows_in for r in results)
+    scored = sum(r.rows_scored for r in results)
+    rejected = sum(r.rows_rejected for r in results)
+    return {
+        "run_id": run_id,
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "model_version": model.info.version,
+        "rule": {"threshold_deg": config.rule.threshold_deg, "min_intervals": config.rule.min_intervals},
+        "inputs": [r.summary() for r in results],
+        "files_in": len(results),
+        "files_rejected": sum(1 for r in results if r.rejected_file),
+        "files_left_for_next_run": candidates - len(results),
+        "rows_in": rows_in,
+        "rows_scored": scored,
+        "rows_rejected": rejected,
+        "anomalies": {
+            "events": sum(len(s["events"]) for s in states.values()),
+            "open": sum(1 for s in states.values() for e in s["events"] if e["open"]),
+        },
+    }
+
+
+def _quietly(action: Callable[..., Any], *args: Any) -> None:
+    try:
+        action(*args)
+    except Exception:  # a lease left behind only expires; it must not hide the run's outcome
+        return

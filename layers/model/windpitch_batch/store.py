@@ -1,0 +1,88 @@
+"""A small S3 adapter: list, get, put (conditional) and delete, with the SDK's retries.
+
+Transient S3 errors (throttling, 5xx, connection resets) are retried by botocore's *standard* retry
+mode with backoff; what remains is raised. A conditional write that loses a race raises
+:class:`Conflict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+RETRIES = Config(
+    retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30, max_pool_connections=16
+)
+
+
+class Conflict(Exception):
+    """A conditional write found the object created or changed by someone else."""
+
+
+class NotFound(Exception):
+    """No object at that key."""
+
+
+@dataclass(frozen=True)
+class Object:
+    key: str
+    etag: str
+    size: int
+
+
+class S3Store:
+    """One bucket. Thread-safe (boto3 clients are)."""
+
+    def __init__(self, bucket: str, client: Any = None) -> None:
+        self.bucket = bucket
+        self.client = client or boto3.client("s3", config=RETRIES)
+
+    def list(self, prefix: str) -> list[Object]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        found = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found.append(Object(item["Key"], item["ETag"].strip('"'), int(item["Size"])))
+        return found
+
+    def get(self, key: str) -> tuple[bytes, str]:
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"NoSuchKey", "404"}:
+                raise NotFound(key) from None
+            raise
+        return answer["Body"].read(), answer["ETag"].strip('"')
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+        cache_control: str | None = None,
+    ) -> str:
+        """Write ``data``; with ``if_none_match`` only if absent, with ``if_match`` only if unchanged."""
+        extra: dict[str, Any] = {}
+        if if_none_match:
+            extra["IfNoneMatch"] = "*"
+        if if_match is not None:
+            extra["IfMatch"] = f'"{if_match}"'
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        try:
+            answer = self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **extra)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
+                raise Conflict(key) from None
+            raise
+        return str(answer["ETag"]).strip('"')
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
