@@ -23,12 +23,12 @@ import time
 import urllib.request
 
 import boto3
-from windpitch_batch.config import BatchConfig
-from windpitch_batch.run import run_batch
-from windpitch_batch.store import RETRIES, S3Store
 
 from windpitch.data import resolve_data_path
 from windpitch.runtime import PitchModel
+from windpitch_batch.config import BatchConfig
+from windpitch_batch.run import run_batch
+from windpitch_batch.store import RETRIES, S3Store
 
 
 def free_port() -> int:

@@ -24,13 +24,20 @@ EVENTS = ROOT / "events"
 OPENOA_HEADER = "Wind_turbine_name,Date_time,Ba_avg,P_avg,Ws_avg,Va_avg,Ot_avg,Ya_avg,Wa_avg"
 
 
-def synthetic_scada(rows_per_turbine: int = 2920, seed: int = 7) -> pd.DataFrame:
-    """SCADA-like rows over 2014–2015 (every 6 h): a power curve, pitch control above rated wind,
-    stopped turbines parked at 45° or 90°, seasonal temperature. Shaped like the OpenOA subset."""
+def synthetic_scada(
+    rows_per_turbine: int = 2920,
+    seed: int = 7,
+    freq: str = "6h",
+    start: str = "2014-01-01",
+    turbines: tuple[str, ...] = ("R80711", "R80721"),
+) -> pd.DataFrame:
+    """SCADA-like rows (by default over 2014–2015, every 6 h): a power curve, pitch control above rated
+    wind, stopped turbines parked at 45° or 90°, seasonal temperature. Shaped like the OpenOA subset,
+    with Date_time as text in local time with its offset, as ENGIE writes it."""
     rng = np.random.default_rng(seed)
     frames = []
-    for turbine in ("R80711", "R80721"):
-        times = pd.date_range("2014-01-01", periods=rows_per_turbine, freq="6h", tz="UTC")
+    for turbine in turbines:
+        times = pd.date_range(start, periods=rows_per_turbine, freq=freq, tz="UTC")
         ws = rng.weibull(2.0, rows_per_turbine) * 7.0
         power = 2050.0 * np.clip((ws - 3.0) / 9.0, 0.0, 1.0) ** 2
         pitch = np.where(ws > 12.0, 2.2 * (ws - 12.0), -1.0) + rng.normal(0, 0.2, rows_per_turbine)
@@ -173,3 +180,66 @@ def functions() -> dict[str, Any]:
         spec.loader.exec_module(module)
         loaded[name] = module
     return loaded
+
+
+# --- Batch: S3 through moto, raw SCADA files, a snapshot of the bucket ------------------------------
+
+BUCKET = "windpitch-test"
+
+
+def scada_bytes(frame: pd.DataFrame, *, gz: bool = False, sep: str = ",") -> bytes:
+    """A SCADA CSV as ENGIE writes it (no index, empty cells for missing values), optionally gzip."""
+    text = frame.to_csv(index=False, sep=sep, lineterminator="\n")
+    data = text.encode()
+    return gzip.compress(data, mtime=0) if gz else data
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region, so nothing can reach real AWS."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-3",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def s3(aws_credentials: None) -> Iterator[Any]:
+    """An S3 client on moto (mock_aws) with the test bucket created, client configured as the batch's."""
+    import boto3
+    from moto import mock_aws
+
+    from windpitch_batch.store import RETRIES
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="eu-west-3", config=RETRIES)
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+        yield client
+
+
+@pytest.fixture
+def store(s3: Any) -> Any:
+    from windpitch_batch.store import S3Store
+
+    return S3Store(BUCKET, s3)
+
+
+@pytest.fixture(scope="session")
+def pitch_model(synthetic_model_dir: Path) -> Any:
+    """The synthetic model as the serving runtime loads it (what the batch scores with)."""
+    from windpitch.runtime import PitchModel
+
+    return PitchModel.load(synthetic_model_dir)
+
+
+def bucket_snapshot(client: Any, prefix: str = "") -> dict[str, bytes]:
+    """Every object under ``prefix``: key -> bytes."""
+    out = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+        for item in page.get("Contents", []):
+            out[item["Key"]] = client.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+    return out

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from windpitch_api.app import create_app
 from windpitch_api.observability import logger, metrics
 from windpitch_api.routes import health

@@ -208,15 +208,24 @@ def frame_inputs(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
 
 
 def out_of_range(frame: pd.DataFrame) -> pd.Series:
-    """Per row, the first schema field outside its range ('' if none): sensor faults and typos."""
+    """Per row, the first schema field outside its range ('' if none): sensor faults and typos.
+
+    Example:
+        >>> out_of_range(pd.DataFrame({"Ot_avg": [12.0, -300.0]})).tolist()
+        ['', 'Ot_avg: out of range: -300 deg_C is outside [-40, 60]']
+    """
     reason = pd.Series("", index=frame.index, dtype=object)
     for name in frame.columns:
         spec = FIELDS.get(name)
         if spec is None:
             continue
         values = frame[name]
-        bad = (values < spec.low) | (values > spec.high)
-        reason = reason.mask(bad & (reason == ""), f"{name} out of range [{spec.low:g}, {spec.high:g}]")
+        bad = ((values < spec.low) | (values > spec.high)) & (reason == "")
+        if bad.any():  # the API's wording (windpitch.records), so every entry point gives the same reason
+            unit = f" {spec.unit}" if spec.unit else ""
+            bounds = f" is outside [{spec.low:g}, {spec.high:g}]"
+            said = f"{name}: out of range: " + values[bad].map("{:g}".format) + unit + bounds
+            reason[bad] = said
     return reason
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -101,25 +102,37 @@ def run_batch(
     remaining_ms: Callable[[], int] = lambda: 900_000,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dict[str, Any]:
-    """Do one run; return its manifest (or a summary saying there was nothing to do)."""
+    """Do one run; return its manifest (or a summary saying why nothing was done)."""
     candidates = pending_units(store)[: config.max_files]
     if not candidates:
         return {"status": "nothing to do"}
+    if remaining_ms() < config.safety_margin_ms:
+        return _no_time(len(candidates))
     started = now()
-    run_id = digest(model.info.version, *(unit_id(o) for o in candidates))
+    token = uuid.uuid4().hex  # who holds a lease; the run id is only known once the leases are taken
+    leased: list[Object] = []
     results: list[UnitResult] = []
-    leased: list[str] = []
     try:
-        for obj in candidates:
+        leased = [obj for obj in candidates if _take_lease(store, obj, token, started, config.lease_seconds)]
+        if not leased:
+            return {
+                "status": "nothing done",
+                "reason": "every pending file is leased by another run",
+                "files_pending": len(candidates),
+            }
+        # Deterministic: the same files and model give the same id, so a run redone after a crash
+        # writes the same bytes; two concurrent runs lease disjoint files, so their ids differ.
+        run_id = digest(model.info.version, *(unit_id(o) for o in leased))
+        for obj in leased:
             if remaining_ms() < config.safety_margin_ms:
-                break
-            lease = f"{paths.STATE}leases/{unit_id(obj)}"
-            if not _take_lease(store, lease, run_id, started, config.lease_seconds):
-                continue  # another run is on it
-            leased.append(lease)
+                break  # the rest waits for the next run
             results.append(process_unit(store, model, config, obj, run_id))
         if not results:
-            return {"status": "nothing to do", "reason": "every pending file is leased by another run"}
+            return {
+                "status": "nothing done",
+                "reason": "no time left in this invocation",
+                "files_pending": len(candidates),
+            }
         states = update_dashboard(store, model, config, results, run_id=run_id, now=started)
         for result in results:
             store.put(f"{paths.STATE}processed/{result.unit}.{run_id}.json", json_bytes(result.summary()), JSON)
@@ -139,8 +152,8 @@ def run_batch(
         store.put(f"{paths.DASHBOARD}manifest.json", json_bytes(manifest), JSON, cache_control=SHORT_CACHE)
         return manifest
     finally:
-        for lease in leased:
-            _quietly(store.delete, lease)
+        for obj in leased:
+            _quietly(store.delete, _lease_key(obj))
 
 
 def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Object, run_id: str) -> UnitResult:
@@ -244,8 +257,14 @@ def _merge_with_retry(
     raise RuntimeError(f"{key}: still conflicting after {attempts} attempts")
 
 
-def _take_lease(store: S3Store, key: str, run_id: str, now: datetime, lease_seconds: int) -> bool:
-    body = json_bytes({"run_id": run_id, "taken_at": now.isoformat()})
+def _lease_key(obj: Object) -> str:
+    return f"{paths.STATE}leases/{unit_id(obj)}"
+
+
+def _take_lease(store: S3Store, obj: Object, token: str, now: datetime, lease_seconds: int) -> bool:
+    """Hold ``obj`` for this run: created only if absent, or taken over when its holder is long gone."""
+    key = _lease_key(obj)
+    body = json_bytes({"token": token, "taken_at": now.isoformat()})
     try:
         store.put(key, body, JSON, if_none_match=True)
         return True
@@ -253,9 +272,12 @@ def _take_lease(store: S3Store, key: str, run_id: str, now: datetime, lease_seco
         pass
     try:
         data, etag = store.get(key)
-        taken = datetime.fromisoformat(json.loads(data)["taken_at"])
+        held = json.loads(data)
+        taken = datetime.fromisoformat(held["taken_at"])
     except (NotFound, ValueError, KeyError):
         return False
+    if held.get("token") == token:
+        return True  # our own write: S3 applied it, then the SDK's retry of it found it there
     if (now - taken).total_seconds() < lease_seconds:
         return False
     try:  # stale: its run died; take it over only if nobody else just did
@@ -297,6 +319,10 @@ def _manifest(
             "open": sum(1 for s in states.values() for e in s["events"] if e["open"]),
         },
     }
+
+
+def _no_time(pending: int) -> dict[str, Any]:
+    return {"status": "nothing done", "reason": "no time left in this invocation", "files_pending": pending}
 
 
 def _quietly(action: Callable[..., Any], *args: Any) -> None:

@@ -1,0 +1,167 @@
+"""What the batch publishes, as its readers see it: the Parquet dataset (pandas, DuckDB), the anomaly
+events, and the dashboard's JSON files."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import BUCKET, bucket_snapshot, scada_bytes, synthetic_scada
+from windpitch.anomalies import AnomalyRule, find_events
+from windpitch.data import frame_inputs, load_scada
+from windpitch_batch.config import BatchConfig
+from windpitch_batch.outputs import by_date, json_bytes, parquet_bytes
+from windpitch_batch.run import run_batch
+from windpitch_batch.store import S3Store
+
+CONFIG = BatchConfig(bucket=BUCKET)
+COLUMNS = {
+    "timestamp",
+    "turbine",
+    "measured_pitch_deg",
+    "expected_pitch_deg",
+    "residual_deg",
+    "anomaly",
+    "producing",
+    "wind_speed_ms",
+    "power_kw",
+    "model_version",
+    "run_id",
+    "source",
+}
+
+
+def download(client: Any, prefix: str, target: Path) -> Path:
+    for key, data in bucket_snapshot(client, prefix).items():
+        path = target / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return target / prefix
+
+
+@pytest.fixture
+def published(s3: Any, store: S3Store, pitch_model: Any, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    frame = synthetic_scada(144 * 3, seed=21, freq="10min", start="2015-08-30")
+    s3.put_object(Bucket=BUCKET, Key="raw/a.csv", Body=scada_bytes(frame.iloc[: len(frame) // 2]))
+    s3.put_object(Bucket=BUCKET, Key="raw/b.csv.gz", Body=scada_bytes(frame.iloc[len(frame) // 2 :], gz=True))
+    manifest = run_batch(store, pitch_model, CONFIG)
+    return download(s3, "predictions/", tmp_path), manifest
+
+
+def test_pandas_reads_the_dataset_as_one_hive_partitioned_table(published: tuple[Path, dict[str, Any]]) -> None:
+    root, manifest = published
+    table = pd.read_parquet(root)  # pyarrow-free environments read it with fastparquet
+    assert len(table) == manifest["rows_scored"]
+    assert COLUMNS | {"date"} == set(table.columns)
+    assert sorted(table["date"].astype(str).unique()) == ["2015-08-30", "2015-08-31", "2015-09-01"]
+    assert str(table["timestamp"].dt.tz) == "UTC"
+    assert table["anomaly"].dtype == bool
+    assert table["measured_pitch_deg"].dtype == np.float64
+
+
+def test_duckdb_reads_the_dataset_as_one_table(published: tuple[Path, dict[str, Any]]) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    root, manifest = published
+    con = duckdb.connect()
+    glob = f"{root.as_posix()}/*/*.parquet"
+    rows, days, turbines, bad_dates = con.execute(
+        """SELECT count(*), count(DISTINCT date), count(DISTINCT turbine),
+                   count(*) FILTER (WHERE CAST(timezone('UTC', timestamp) AS DATE) <> CAST(date AS DATE))
+            FROM read_parquet(?, hive_partitioning = true)""",
+        [glob],
+    ).fetchone()
+    assert (rows, days, turbines, bad_dates) == (manifest["rows_scored"], 3, 2, 0)
+    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = true)", [glob]).fetchall()
+    kinds = {row[0]: row[1] for row in described}
+    assert kinds["timestamp"] == "TIMESTAMP WITH TIME ZONE"
+    assert kinds["turbine"] == "VARCHAR"
+    assert kinds["expected_pitch_deg"] == "DOUBLE"
+
+
+def test_encoders_are_deterministic() -> None:
+    frame, _ = load_scada(scada_bytes(synthetic_scada(50, freq="10min", start="2015-01-01")))
+    frame = frame.assign(turbine=frame["Wind_turbine_name"].astype("category"))
+    assert parquet_bytes(frame) == parquet_bytes(frame.copy())
+    assert json_bytes({"b": 1.0, "a": [math.nan, math.inf, 2]}) == b'{"a":[null,null,2],"b":1.0}'
+
+
+def test_rows_are_split_at_utc_midnight_not_local_midnight() -> None:
+    stamps = pd.to_datetime(
+        ["2015-03-01T23:50:00+01:00", "2015-03-01T00:50:00+01:00", "2015-03-02T00:10:00+01:00"], utc=True
+    )
+    rows = pd.DataFrame({"timestamp": stamps, "turbine": "R80711"})
+    days = {day: part["timestamp"].dt.strftime("%H:%M").tolist() for day, part in by_date(rows)}
+    assert days == {"2015-02-28": ["23:50"], "2015-03-01": ["22:50", "23:10"]}
+
+
+def faulty_pitch(model: Any, offset_from: int, offset_to: int, offset: float) -> pd.DataFrame:
+    """One producing turbine at 9 m/s for a day, pitch as the model expects, plus ``offset`` degrees on
+    intervals [offset_from, offset_to)."""
+    times = pd.date_range("2015-06-10", periods=144, freq="10min", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "Wind_turbine_name": "R80736",
+            "Date_time": times.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "Ba_avg": 0.0,
+            "P_avg": 1200.0,
+            "Ws_avg": 9.0,
+            "Va_avg": 0.0,
+            "Ot_avg": 15.0,
+            "Ya_avg": 180.0,
+            "Wa_avg": 180.0,
+        }
+    )
+    loaded, _ = load_scada(scada_bytes(frame))
+    expected = model.predict_inputs(frame_inputs(loaded))
+    frame["Ba_avg"] = expected + np.where((np.arange(144) >= offset_from) & (np.arange(144) < offset_to), offset, 0)
+    return frame.round({"Ba_avg": 6})
+
+
+def test_a_persistent_pitch_offset_spanning_two_files_is_one_event(s3: Any, store: S3Store, pitch_model: Any) -> None:
+    frame = faulty_pitch(pitch_model, 60, 80, 8.0)  # 20 intervals = 3 h 20 min, across the file boundary at 72
+    s3.put_object(Bucket=BUCKET, Key="raw/1.csv", Body=scada_bytes(frame.iloc[:72]))
+    first = run_batch(store, pitch_model, CONFIG)
+    assert first["anomalies"] == {"events": 1, "open": 1}, "under way at the end of what has arrived"
+    s3.put_object(Bucket=BUCKET, Key="raw/2.csv", Body=scada_bytes(frame.iloc[72:]))
+    second = run_batch(store, pitch_model, CONFIG)
+
+    assert second["anomalies"] == {"events": 1, "open": 0}
+    events = json.loads(bucket_snapshot(s3, "anomalies/")["anomalies/events.json"])
+    assert events["rule"] == {"threshold_deg": 5.0, "min_intervals": 6}
+    (event,) = events["events"]
+    assert event["turbine"] == "R80736"
+    assert (event["start"], event["end"], event["intervals"]) == ("2015-06-10T10:00:00Z", "2015-06-10T13:20:00Z", 20)
+    assert event["peak_residual_deg"] == pytest.approx(8.0, abs=1e-3)
+    fleet = json.loads(bucket_snapshot(s3, "dashboard/")["dashboard/fleet.json"])
+    (turbine,) = fleet["turbines"]
+    assert turbine["turbine"] == "R80736"
+    assert turbine["last_time"] == "2015-06-10T23:50:00Z"
+    assert turbine["open_anomaly"] is False
+    assert fleet["stale_after_minutes"] == 2 * CONFIG.schedule_minutes
+    parts = bucket_snapshot(s3, "predictions/")
+    table = pd.concat([pd.read_parquet(io.BytesIO(b)) for b in parts.values()])
+    assert int(table["anomaly"].sum()) == 20
+
+
+@pytest.mark.parametrize(("length", "events"), [(5, 0), (6, 1)])
+def test_an_event_needs_min_intervals_in_a_row(length: int, events: int) -> None:
+    times = np.arange(0, 20 * 600, 600).astype("datetime64[s]")
+    residual = np.zeros(20)
+    residual[3 : 3 + length] = 6.0
+    assert len(find_events("R1", times, residual, np.ones(20, bool), AnomalyRule())) == events
+
+
+def test_gaps_stopped_intervals_and_small_residuals_break_or_never_start_an_event() -> None:
+    rule = AnomalyRule(threshold_deg=5.0, min_intervals=3)
+    times = np.array([0, 600, 1800, 2400, 3000, 3600, 4200, 4800], dtype="datetime64[s]")  # a gap after 600
+    residual = np.array([9, 9, 9, 9, -9, 9, 4.9, 9.0])
+    producing = np.array([True, True, True, True, True, False, True, True])
+    found = find_events("R1", times, residual, producing, rule)
+    assert [(e.start, e.intervals, e.peak_residual_deg) for e in found] == [("1970-01-01T00:30:00Z", 3, 9.0)]
