@@ -1,4 +1,5 @@
-"""Regenerate the API Gateway events under events/api/ with SAM's own generator.
+"""Regenerate the events under events/ with SAM's own generator: API Gateway requests (events/api/) and
+the batch's EventBridge schedule (events/batch/scheduled.json).
 
     SAM_CLI_TELEMETRY=0 .venv/bin/python events/generate.py
 
@@ -78,7 +79,35 @@ def generate(
     return event
 
 
+def scheduled_event() -> dict[str, Any]:
+    """`sam local generate-event cloudwatch scheduled-event` for the batch's rule (the local stack sends it)."""
+    sam = Path(sys.executable).with_name("sam")
+    out = subprocess.run(
+        [
+            str(sam),
+            "local",
+            "generate-event",
+            "cloudwatch",
+            "scheduled-event",
+            "--region",
+            "eu-west-3",
+            "--rule",
+            "windpitch-dev-BatchSchedule",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )
+    event: dict[str, Any] = json.loads(out.stdout)
+    return event
+
+
 def main() -> None:
+    batch = HERE / "batch"
+    batch.mkdir(exist_ok=True)
+    (batch / "scheduled.json").write_text(json.dumps(scheduled_event(), indent=1) + "\n")
+    print("events/batch/scheduled.json")
     target = HERE / "api"
     target.mkdir(exist_ok=True)
     for name, request in REQUESTS.items():

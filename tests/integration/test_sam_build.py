@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import ROOT
 from windpitch.artifacts import CARD_FILE, default_model_dir
 
-BUDGET_BYTES = 100 * 1024 * 1024  # per function, with its layers (Lambda's own limit is 250 MB)
+BUDGET_BYTES = 100 * 1024 * 1024  # per API function, with its layers (Lambda's own limit is 250 MB)
+BATCH_BUDGET_BYTES = 200 * 1024 * 1024  # the batch function with pandas and fastparquet: a margin under 250 MB
 SAM = str(Path(sys.executable).with_name("sam"))
 ENV = {
     **os.environ,
@@ -53,7 +54,25 @@ def test_each_function_with_its_layers_fits_the_budget(tmp_path: Path) -> None:
         assert total <= BUDGET_BYTES, (
             f"{function}: {total / 1e6:.1f} MB with layers, budget {BUDGET_BYTES / 1e6:.0f} MB"
         )
-    # Nothing heavy sneaks into the serving layer.
-    for heavy in ("sklearn", "scipy", "pandas", "botocore"):
+    batch = tree_bytes(build / "BatchFunction") + layers + tree_bytes(build / "BatchLayer")
+    assert batch <= BATCH_BUDGET_BYTES, f"BatchFunction: {batch / 1e6:.1f} MB with layers"
+    assert (build / "BatchLayer" / "python" / "fastparquet").is_dir()
+    assert not (build / "BatchLayer" / "python" / "pandas" / "tests").exists(), "test suites are pruned"
+    # Nothing heavy sneaks into the serving layers, nor twice into the batch's.
+    for heavy in ("sklearn", "scipy", "pandas", "botocore", "pyarrow"):
         assert not (build / "ModelLayer" / "python" / heavy).exists(), heavy
         assert not (build / "DepsLayer" / "python" / heavy).exists(), heavy
+    for twice in ("numpy", "aws_lambda_powertools", "sklearn", "botocore", "pyarrow"):
+        assert not (build / "BatchLayer" / "python" / twice).exists(), twice
+    # The three layers are complete: the batch imports with them first on the path, as /opt/python
+    # is in Lambda, and every package it uses comes from them (boto3 is the runtime's own).
+    opt = [str(build / layer / "python") for layer in ("ModelLayer", "DepsLayer", "BatchLayer")]
+    probe = (
+        "import sys; sys.path[:0] = sys.argv[1:];"
+        "import windpitch_batch.run, pandas, fastparquet, cramjam, numpy, aws_lambda_powertools;"
+        "print('\\n'.join(m.__file__ for m in (windpitch_batch.run, pandas, fastparquet, cramjam, numpy)))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *opt], env=ENV, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for origin in done.stdout.split():
+        assert origin.startswith(str(build)), f"{origin} is not from the built layers"

@@ -1,0 +1,59 @@
+"""BatchFunction: on its EventBridge schedule, score the SCADA files new in raw/ and publish them.
+
+Thin: the run itself (idempotency, leases, manifest last) is windpitch_batch.run; this shim wires the
+Lambda to it: settings from the environment, the time budget from the context, logs, metrics, traces.
+A model that fails its integrity check stops the run before any file is touched (the error alarm and
+the on-failure destination then see it).
+"""
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from windpitch.artifacts import ModelUnavailable
+from windpitch.predict import load_model
+from windpitch_batch.config import BatchConfig
+from windpitch_batch.run import run_batch
+from windpitch_batch.store import S3Store
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+COUNTS = {  # manifest field -> metric
+    "files_in": "FilesProcessed",
+    "files_rejected": "FilesRejected",
+    "files_left_for_next_run": "FilesLeftForNextRun",
+    "rows_in": "RowsIn",
+    "rows_scored": "RowsScored",
+    "rows_rejected": "RowsRejected",
+}
+
+
+@functools.cache
+def bucket(name: str) -> S3Store:
+    """One S3 client per execution environment, reused by warm invocations."""
+    return S3Store(name)
+
+
+@logger.inject_lambda_context(correlation_id_path="id")  # the scheduled event's id
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = BatchConfig.from_env()
+    try:
+        model = load_model()
+    except ModelUnavailable as exc:
+        logger.error("refusing to run: the model is unavailable", extra={"reason": str(exc)})
+        raise
+    logger.append_keys(schedule_time=event.get("time"), model_version=model.info.version)
+    manifest = run_batch(bucket(config.bucket), model, config, remaining_ms=context.get_remaining_time_in_millis)
+    for field, name in COUNTS.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=manifest.get(field, 0))
+    if "anomalies" in manifest:
+        metrics.add_metric(name="OpenAnomalies", unit=MetricUnit.Count, value=manifest["anomalies"]["open"])
+    summary = {k: v for k, v in manifest.items() if k != "inputs"}
+    logger.info("batch run", extra={"run": summary})
+    return summary

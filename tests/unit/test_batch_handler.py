@@ -1,0 +1,101 @@
+"""BatchFunction's handler on the scheduled event SAM generates (events/batch/scheduled.json), on moto."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BUCKET, EVENTS, bucket_snapshot, scada_bytes, synthetic_scada
+
+
+@pytest.fixture
+def batch_env(monkeypatch: pytest.MonkeyPatch, s3: Any, use_synthetic_model: Path) -> None:
+    monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
+    monkeypatch.setenv("BATCH_SAFETY_MARGIN_MS", "1000")  # the test context says 10 s remain
+
+
+def scheduled_event() -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / "batch" / "scheduled.json").read_text())
+    return event
+
+
+def emitted_metrics(out: str) -> dict[str, float]:
+    """The EMF documents Powertools printed: metric name -> value."""
+    found: dict[str, float] = {}
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            doc = json.loads(line)
+            for directive in doc["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    value = doc[metric["Name"]]
+                    found[metric["Name"]] = sum(value) if isinstance(value, list) else value
+    return found
+
+
+def test_a_scheduled_run_publishes_and_reports_metrics(
+    batch_env: None,
+    s3: Any,
+    functions: dict[str, Any],
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    logs_out = io.StringIO()  # the Logger's handler kept the stdout it was created with
+    monkeypatch.setattr(functions["batch"].logger.registered_handler, "stream", logs_out)
+    frame = synthetic_scada(72, seed=4, freq="10min", start="2015-07-01")
+    s3.put_object(Bucket=BUCKET, Key="raw/2015-07-01.csv", Body=scada_bytes(frame))
+
+    summary = functions["batch"].lambda_handler(scheduled_event(), lambda_context)
+
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (len(frame), len(frame), 0)
+    assert f"manifests/run-{summary['run_id']}.json" in bucket_snapshot(s3, "manifests/")
+    out = capsys.readouterr().out
+    metrics = emitted_metrics(out)
+    assert metrics["RowsScored"] == len(frame)
+    assert metrics["FilesProcessed"] == 1
+    assert metrics["RowsRejected"] == 0
+    logs = [json.loads(line) for line in logs_out.getvalue().splitlines()]
+    (run_log,) = [entry for entry in logs if entry["message"] == "batch run"]
+    assert run_log["correlation_id"] == scheduled_event()["id"]
+    assert run_log["run"]["rows_scored"] == len(frame)
+
+
+def test_nothing_new_is_a_quiet_success(
+    batch_env: None, functions: dict[str, Any], lambda_context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert functions["batch"].lambda_handler(scheduled_event(), lambda_context) == {"status": "nothing to do"}
+    assert emitted_metrics(capsys.readouterr().out)["FilesProcessed"] == 0
+
+
+def test_a_tampered_model_stops_the_run_before_any_file_is_touched(
+    monkeypatch: pytest.MonkeyPatch,
+    s3: Any,
+    model_dir_copy: Path,
+    functions: dict[str, Any],
+    lambda_context: Any,
+) -> None:
+    from windpitch.artifacts import MODEL_DIR_ENV, ModelUnavailable
+    from windpitch.predict import load_model
+
+    export = model_dir_copy / "model.json"
+    export.write_text(export.read_text().replace('"depth"', '"depth" ', 1))
+    monkeypatch.setenv(MODEL_DIR_ENV, str(model_dir_copy))
+    monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
+    load_model.cache_clear()
+    logs_out = io.StringIO()
+    monkeypatch.setattr(functions["batch"].logger.registered_handler, "stream", logs_out)
+    s3.put_object(Bucket=BUCKET, Key="raw/a.csv", Body=scada_bytes(synthetic_scada(10, freq="10min")))
+    try:
+        with pytest.raises(ModelUnavailable, match="does not match"):
+            functions["batch"].lambda_handler(scheduled_event(), lambda_context)
+    finally:
+        load_model.cache_clear()
+    assert set(bucket_snapshot(s3)) == {"raw/a.csv"}
+    (error,) = [json.loads(line) for line in logs_out.getvalue().splitlines()]
+    assert error["level"] == "ERROR"
+    assert error["message"] == "refusing to run: the model is unavailable"
+    assert "integrity check failed" in error["reason"]
