@@ -47,10 +47,10 @@ build: $(STAMP) model  ## sam build: layers (numpy-only runtime, bytecode compil
 		echo "build: skipped, no trained model (see README: Data)"; \
 	fi
 
-run: build  ## the main job: predict the seed's requests, then serve the local API on 127.0.0.1:3000
+run: build  ## the main job: the whole local stack (API :3000, S3 :5000, scheduled batch fed by the replay)
 	$(PY) -m windpitch predict --json events/seed_record.json
 	$(PY) -m windpitch predict --Ws1_avg 10
-	$(PY) -m windpitch_local api --port 3000
+	$(PY) -m windpitch_local stack --api-port 3000 --s3-port 5000
 
 api: build  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000
 	$(PY) -m windpitch_local api --port 3000

@@ -17,10 +17,7 @@ import platform
 import pstats
 import resource
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 
 import boto3
 
@@ -29,14 +26,7 @@ from windpitch.runtime import PitchModel
 from windpitch_batch.config import BatchConfig
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import RETRIES, S3Store
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from windpitch_local.s3 import MotoServer
 
 
 def main() -> None:
@@ -48,20 +38,8 @@ def main() -> None:
 
     # moto accepts any credentials; these keep boto3 from looking for real ones.
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="eu-west-3")  # noqa: S106
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", config=RETRIES)
+    with MotoServer() as server:
+        client = boto3.client("s3", endpoint_url=server.endpoint, config=RETRIES)
         data = resolve_data_path(args.data).read_bytes()
         model = PitchModel.load()
         walls = []
@@ -94,9 +72,6 @@ def main() -> None:
         )
         if profiler:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``python -m windpitch_local api``: the Docker-free local API (see windpitch_local.api)."""
+"""``python -m windpitch_local {api,stack}``: the Docker-free local API, or the whole local stack."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .api import DEFAULT_PORT, serve
+from .stack import StackConfig, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,9 +16,28 @@ def main(argv: list[str] | None = None) -> int:
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=DEFAULT_PORT)
     api.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
+    stack = sub.add_parser("stack", help="S3 (moto), scheduled batch fed by the replay, and the API, on 127.0.0.1")
+    stack.add_argument("--api-port", type=int, default=DEFAULT_PORT)
+    stack.add_argument("--s3-port", type=int, default=5000)
+    stack.add_argument("--speed", type=float, default=60.0, help="local time runs this many times real time (60)")
+    stack.add_argument("--start", default="2015-06-01", help="replay from this UTC time (2015-06-01)")
+    stack.add_argument("--days", type=float, default=None, help="replay this many days (default: to the end)")
+    stack.add_argument("--backfill-days", type=float, default=7.0, help="history uploaded at once first (7)")
+    stack.add_argument("--data", help="SCADA CSV (default: $WINDPITCH_DATA, then the shared copy, then the cache)")
+    stack.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
-    serve(args.host, args.port, overrides)
+    if args.command == "api":
+        serve(args.host, args.port, overrides)
+        return 0
+    if args.speed < 0:
+        parser.error("--speed: must be ≥ 0")
+    config = StackConfig(args.api_port, args.s3_port, args.speed, args.start, args.days, args.backfill_days, args.data)
+    try:
+        run(config, overrides)
+    except (ValueError, LookupError, OSError) as exc:  # no data, bucket unreachable, port taken: say so
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     return 0
 
 

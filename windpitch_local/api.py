@@ -27,14 +27,16 @@ DEFAULT_PORT = 3000  # SAM's
 def build_service(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
+    *,
     template: Path = ROOT / "template.yaml",
     parameter_overrides: dict[str, str] | None = None,
     build_dir: Path | None = ROOT / ".aws-sam" / "build",
+    overrides: dict[str, dict[str, str]] | None = None,
 ) -> tuple[LocalApigwService, InProcessLambdaRunner]:
     os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
     stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides=parameter_overrides or {})
     functions = SamFunctionProvider(stacks, use_raw_codeuri=True)
-    runner = InProcessLambdaRunner(functions.get_all(), template.parent, build_dir)
+    runner = InProcessLambdaRunner(functions.get_all(), template.parent, build_dir, overrides)
     api = ApiProvider(stacks, cwd=str(template.parent)).api
     if not api.routes:
         raise SystemExit(f"no API routes in {template}")

@@ -45,17 +45,26 @@ class LambdaContext:
 class InProcessLambdaRunner:
     """Runs the template's Python functions in this process, one invocation at a time.
 
-    One at a time is what a single Lambda execution environment does; it also keeps each function's
-    environment variables in place for the whole invocation.
+    One at a time per function is what a single Lambda execution environment does. Different functions
+    may run at once (the scheduled batch beside API requests); their environment variables share this
+    process, so a function must not rely on another's being absent. ``overrides`` sets variables the
+    template cannot resolve locally (e.g. a bucket name from ``!Ref``).
     """
 
-    def __init__(self, functions: Iterable[Function], root: Path, build_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        functions: Iterable[Function],
+        root: Path,
+        build_dir: Path | None = None,
+        overrides: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self.root = root
+        self.overrides = overrides or {}
         self.build_dir = build_dir
         self.functions = {f.name: f for f in functions}
         self.layer_paths: list[Path] = []
         self._handlers: dict[str, Handler] = {}
-        self._lock = threading.Lock()
+        self._locks = {name: threading.Lock() for name in self.functions}
         for function in self.functions.values():
             for layer in function.layers:
                 path = self._layer_path(layer.layer_id, layer.codeuri)
@@ -77,7 +86,7 @@ class InProcessLambdaRunner:
         **_: Any,
     ) -> None:
         function = self.functions[function_identifier]
-        with self._lock:
+        with self._locks[function_identifier]:
             os.environ.update(self.environment(function))
             try:
                 response = self.handler(function)(json.loads(event), LambdaContext(function))
@@ -96,6 +105,7 @@ class InProcessLambdaRunner:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory or 128),
             "AWS_SAM_LOCAL": "true",  # as sam local sets it: Powertools Tracer stays off without X-Ray
             "AWS_REGION": os.environ.get("AWS_REGION", "eu-west-3"),
+            **self.overrides.get(function.name, {}),
         }
 
     def handler(self, function: Function) -> Handler:

@@ -1,4 +1,4 @@
-"""The command line: ``python -m windpitch {train,predict,schema,data}``.
+"""The command line: ``python -m windpitch {train,predict,schema,data,replay,batch}``.
 
 Examples::
 
@@ -7,6 +7,8 @@ Examples::
     echo '{"records": [{"Ws_avg": 12, "P_avg": 2000}]}' | python -m windpitch predict --json -
     python -m windpitch schema
     python -m windpitch data fetch
+    python -m windpitch replay --endpoint-url http://127.0.0.1:5000 --start 2015-06-01 --days 1 --speed 600
+    python -m windpitch batch --endpoint-url http://127.0.0.1:5000
 
 Exit codes: 0 success; 1 some records were rejected (the others are still in the output);
 2 bad usage or unreadable input; 3 no usable model or data.
@@ -78,7 +80,109 @@ def _parser() -> argparse.ArgumentParser:
     info = data_sub.add_parser("info", help="load a SCADA file and report its shape and problems")
     info.add_argument("path", nargs="?")
     info.set_defaults(handler=_info)
+
+    replay = sub.add_parser(
+        "replay",
+        help="upload recorded SCADA into raw/ in time order, one file per ten-minute interval, as live data",
+    )
+    _bucket_arguments(replay)
+    replay.add_argument("--data", help="SCADA CSV (default: $WINDPITCH_DATA, then the shared copy, then the cache)")
+    replay.add_argument("--start", default="2015-06-01", metavar="ISO-TIME", help="first interval, UTC (2015-06-01)")
+    replay.add_argument("--days", type=_positive, help="how much to replay (default: to the end of the data)")
+    replay.add_argument("--backfill-days", type=_non_negative, default=0.0, help="upload this much history first")
+    replay.add_argument("--speed", type=_non_negative, default=600.0, help="times real time; 0 = at once (600)")
+    replay.add_argument("--quiet", action="store_true", help="no progress display")
+    replay.set_defaults(handler=_replay)
+
+    batch = sub.add_parser("batch", help="run the batch once: score what is new in raw/ and publish")
+    _bucket_arguments(batch)
+    batch.set_defaults(handler=_batch)
     return parser
+
+
+def _bucket_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bucket", default="windpitch-local", help="S3 bucket (windpitch-local)")
+    parser.add_argument(
+        "--endpoint-url",
+        help="S3 endpoint, e.g. the local stack's http://127.0.0.1:5000 (default: $AWS_ENDPOINT_URL_S3)",
+    )
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number ≥ 0")
+    return value
+
+
+def _store(args: argparse.Namespace) -> Any:
+    """The bucket, checked reachable (the S3 adapter lives in windpitch_batch, never in the domain)."""
+    from windpitch_batch.store import S3Store
+
+    return S3Store.connect(args.bucket, args.endpoint_url)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import gzip
+
+    import pandas as pd
+
+    from windpitch_batch.replay import plan_replay, replay
+
+    from .data import DataError, resolve_data_path
+
+    try:
+        start = pd.Timestamp(args.start)
+    except ValueError as exc:
+        print(f"error: --start {args.start!r}: not a timestamp ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        raw = resolve_data_path(args.data).read_bytes()
+        text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
+        plan = plan_replay(text, start=start, days=args.days, backfill_days=args.backfill_days)
+        store = _store(args)
+    except (DataError, LookupError, OSError, UnicodeDecodeError, EOFError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    first = plan.files[0].start if plan.files else start
+    print(
+        f"replay: {plan.rows:,} rows in {len(plan.files):,} files from {first:%Y-%m-%d %H:%M} UTC into "
+        f"s3://{args.bucket}/raw/replay/ at {args.speed:g}x",
+        file=sys.stderr,
+    )
+    try:
+        replay(plan, store, speed=args.speed, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("replay: stopped", file=sys.stderr)
+    return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from windpitch_batch.config import BatchConfig
+    from windpitch_batch.run import run_batch
+
+    from .artifacts import ModelUnavailable
+    from .predict import load_model
+
+    try:
+        store = _store(args)
+        model = load_model()
+    except (LookupError, ModelUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    manifest = run_batch(store, model, BatchConfig(bucket=args.bucket))
+    _print({k: v for k, v in manifest.items() if k != "inputs"})
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -61,9 +61,16 @@ class LoadReport:
 
 
 def repository_root() -> Path:
-    """The checkout this package sits in (``layers/model/windpitch`` → root), else the cwd."""
-    root = Path(__file__).resolve().parents[3]
-    return root if (root / "template.yaml").exists() else Path.cwd()
+    """The checkout this package sits in, else the cwd.
+
+    From the source tree (``layers/model/windpitch``) or a build of it (``.aws-sam/build/ModelLayer/
+    python/windpitch``, as the local stack runs it): the nearest folder up with both the template and
+    pyproject.toml.
+    """
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "template.yaml").exists() and (folder / "pyproject.toml").exists():
+            return folder
+    return Path.cwd()
 
 
 def cache_dir() -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 RETRIES = Config(
     retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30, max_pool_connections=16
@@ -40,6 +40,21 @@ class S3Store:
     def __init__(self, bucket: str, client: Any = None) -> None:
         self.bucket = bucket
         self.client = client or boto3.client("s3", config=RETRIES)
+
+    @classmethod
+    def connect(cls, bucket: str, endpoint_url: str | None = None) -> S3Store:
+        """A store for ``bucket``, checked reachable (``endpoint_url``: e.g. the local stack's moto).
+
+        Raises:
+            LookupError: the bucket does not exist or cannot be reached, with the reason.
+        """
+        client = boto3.client("s3", endpoint_url=endpoint_url, config=RETRIES)
+        try:
+            client.head_bucket(Bucket=bucket)
+        except (BotoCoreError, ClientError) as exc:
+            where = endpoint_url or "the default S3 endpoint"
+            raise LookupError(f"bucket {bucket!r} is not reachable at {where}: {exc}") from None
+        return cls(bucket, client)
 
     def list(self, prefix: str) -> list[Object]:
         paginator = self.client.get_paginator("list_objects_v2")

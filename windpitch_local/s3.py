@@ -1,0 +1,76 @@
+"""moto's S3 server on the loopback interface, in its own process, always stopped.
+
+Example:
+    >>> with MotoServer(port=0) as s3:          # doctest: +SKIP
+    ...     boto3.client("s3", endpoint_url=s3.endpoint).list_buckets()
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from types import TracebackType
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class MotoServer:
+    """``python -m moto.server`` on ``127.0.0.1:port`` (0 = a free port); quiet, and stopped on exit."""
+
+    def __init__(self, port: int = 0, startup_s: float = 30.0) -> None:
+        self.port = port or free_port()
+        self.startup_s = startup_s
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> MotoServer:
+        with socket.socket() as sock:  # a clear error instead of a server that dies behind our back
+            if sock.connect_ex((HOST, self.port)) == 0:
+                raise OSError(f"port {self.port} on {HOST} is already in use (another local stack running?)")
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + self.startup_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise OSError(f"moto's server exited at start (code {self.process.returncode})")
+            try:
+                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1)  # noqa: S310 - fixed loopback URL
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise OSError(f"moto's server did not answer on {self.endpoint} within {self.startup_s:g} s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,154 @@
+"""The whole local stack, without Docker: S3 (moto's server), the scheduled batch, the replay, the API.
+
+    python -m windpitch_local stack [--speed 60] [--start 2015-06-01] [--backfill-days 7]
+
+* S3: moto's server on 127.0.0.1:5000 with bucket ``windpitch-local``; every function and tool here
+  reaches it through ``AWS_ENDPOINT_URL_S3``.
+* Replay: the real La Haute Borne data into ``raw/`` in time order (:mod:`windpitch_batch.replay`),
+  a backfill first so the dashboard has a window at once, then one file per ten-minute interval.
+* Batch: ``BatchFunction`` from template.yaml, invoked in-process on its schedule with the event
+  ``sam local generate-event cloudwatch scheduled-event`` produced (events/batch/scheduled.json).
+  Local time runs ``speed`` times faster than real time, the schedule included: at 60x the 10-minute
+  rate fires every 10 s, as each replayed interval lands.
+* API: the template's API on 127.0.0.1:3000 (:mod:`windpitch_local.api`).
+
+Everything listens on 127.0.0.1 and stops with the process (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import sys
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from samcli.local.docker.exceptions import ProcessSigTermException
+
+from .api import build_service
+from .s3 import MotoServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEDULED_EVENT = ROOT / "events" / "batch" / "scheduled.json"
+BUCKET = "windpitch-local"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    api_port: int = 3000
+    s3_port: int = 5000
+    speed: float = 60.0  # local time runs this many times faster than real time
+    start: str = "2015-06-01"
+    days: float | None = None
+    backfill_days: float = 7.0
+    data: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.s3_port}"
+
+
+class _Stopped(Exception):
+    """The stack is shutting down."""
+
+
+class Scheduler(threading.Thread):
+    """Invokes one function every ``every_s`` seconds with a fresh copy of the scheduled event."""
+
+    def __init__(self, runner: Any, function: str, every_s: float, stop: threading.Event) -> None:
+        super().__init__(name=f"schedule-{function}", daemon=True)
+        self.runner, self.function, self.every_s, self.stop = runner, function, every_s, stop
+        self.runs = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            event = json.loads(SCHEDULED_EVENT.read_text())
+            event |= {"id": str(uuid.uuid4()), "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            self.runner.invoke(self.function, json.dumps(event))
+            self.runs += 1
+            self.stop.wait(self.every_s)
+
+
+def start_s3(config: StackConfig) -> MotoServer:
+    """moto's S3 server on 127.0.0.1 with the bucket; the caller stops it."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
+        os.environ.setdefault(name, value)  # moto takes any; boto3 only needs some
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
+    os.environ["AWS_ENDPOINT_URL_S3"] = config.endpoint
+    server = MotoServer(config.s3_port).start()
+    try:
+        client = boto3.client("s3", endpoint_url=config.endpoint)
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+def start_replay(config: StackConfig, stop: threading.Event) -> threading.Thread:
+    # Imported here, once the runner has put the built layers first on sys.path (as /opt/python).
+    from windpitch.data import resolve_data_path
+    from windpitch_batch.replay import plan_replay, replay
+    from windpitch_batch.store import S3Store
+
+    raw = resolve_data_path(config.data).read_bytes()
+    text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()
+    plan = plan_replay(text, start=config.start, days=config.days, backfill_days=config.backfill_days)
+    store = S3Store.connect(BUCKET, config.endpoint)
+
+    def pause(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise _Stopped
+
+    def feed() -> None:
+        try:
+            replay(plan, store, speed=config.speed, progress=False, sleep=pause)
+        except _Stopped:
+            return
+
+    thread = threading.Thread(target=feed, name="replay", daemon=True)
+    thread.start()
+    return thread
+
+
+def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) -> None:
+    """Bring everything up, print the URLs, serve until interrupted, then stop everything."""
+    stop = threading.Event()
+    # A terminated stack (SIGTERM, as from a test or a supervisor) stops its S3 server like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server = start_s3(config)
+    try:
+        overrides = dict(parameter_overrides or {})
+        service, runner = build_service(
+            HOST,
+            config.api_port,
+            parameter_overrides=overrides,
+            overrides={"BatchFunction": {"WINDPITCH_BUCKET": BUCKET}},  # !Ref DataBucket has no local value
+        )
+        for function in runner.functions.values():
+            runner.handler(function)
+        runner.check_layers()
+        minutes = float(overrides.get("BatchScheduleMinutes", 10))
+        every_s = minutes * 60 / config.speed if config.speed > 0 else 5.0
+        start_replay(config, stop)
+        Scheduler(runner, "BatchFunction", every_s, stop).start()
+        print(f"windpitch local stack ({config.speed:g}x real time)", flush=True)
+        print(f"  API        http://{HOST}:{config.api_port}/health  /predict  /docs", flush=True)
+        print(f"  S3 (moto)  {config.endpoint}  bucket {BUCKET}", flush=True)
+        print(f"  batch      every {every_s:g} s (rate({minutes:g} minutes) / {config.speed:g})", flush=True)
+        print(f"  replay     from {config.start} UTC, {config.backfill_days:g} days backfilled first", flush=True)
+        try:
+            service.run()  # SAM's service turns SIGTERM into ProcessSigTermException
+        except (KeyboardInterrupt, ProcessSigTermException):
+            print("windpitch local stack: stopping", flush=True)
+    finally:
+        stop.set()
+        server.stop()
