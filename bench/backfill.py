@@ -17,9 +17,13 @@ import platform
 import pstats
 import resource
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # windpitch_local: the repository's dev tooling
 
 from windpitch.data import resolve_data_path
 from windpitch.runtime import PitchModel
