@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -105,3 +106,16 @@ def test_bad_replay_arguments_are_named(
     err = capsys.readouterr().err
     assert field in err
     assert "Traceback" not in err
+
+
+def test_the_cli_runs_the_batch_once_with_progress(
+    s3: Any, use_synthetic_model: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3.put_object(Bucket=BUCKET, Key="raw/a.csv", Body=scada_bytes(synthetic_scada(30, freq="10min")))
+    assert main(["batch", "--bucket", BUCKET]) == 0
+    out, err = capsys.readouterr()
+    manifest = json.loads(out)
+    assert (manifest["files_in"], manifest["rows_scored"], manifest["rows_rejected"]) == (1, 60, 0)
+    assert "raw/a.csv: 60 scored, 0 rejected" in err
+    assert main(["batch", "--bucket", BUCKET]) == 0
+    assert json.loads(capsys.readouterr().out) == {"status": "nothing to do"}

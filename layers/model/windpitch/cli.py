@@ -180,7 +180,16 @@ def _batch(args: argparse.Namespace) -> int:
     except (LookupError, ModelUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
-    manifest = run_batch(store, model, BatchConfig(bucket=args.bucket))
+    from tqdm import tqdm
+
+    with tqdm(unit="files", desc="batch", file=sys.stderr) as bar:
+
+        def progress(result: Any, files: int) -> None:
+            bar.total = files
+            bar.update(1)
+            bar.set_postfix_str(f"{result.key}: {result.rows_scored:,} scored, {result.rows_rejected:,} rejected")
+
+        manifest = run_batch(store, model, BatchConfig(bucket=args.bucket), on_unit=progress)
     _print({k: v for k, v in manifest.items() if k != "inputs"})
     return 0
 

@@ -99,10 +99,15 @@ def run_batch(
     store: S3Store,
     model: PitchModel,
     config: BatchConfig,
+    *,
     remaining_ms: Callable[[], int] = lambda: 900_000,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_unit: Callable[[UnitResult, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Do one run; return its manifest (or a summary saying why nothing was done)."""
+    """Do one run; return its manifest (or a summary saying why nothing was done).
+
+    ``on_unit(result, files_leased)`` is called after each file, for progress on long work (a backfill).
+    """
     candidates = pending_units(store)[: config.max_files]
     if not candidates:
         return {"status": "nothing to do"}
@@ -127,6 +132,8 @@ def run_batch(
             if remaining_ms() < config.safety_margin_ms:
                 break  # the rest waits for the next run
             results.append(process_unit(store, model, config, obj, run_id))
+            if on_unit is not None:
+                on_unit(results[-1], len(leased))
         if not results:
             return {
                 "status": "nothing done",
