@@ -3,7 +3,7 @@
     .venv/bin/python bench/backfill.py [--runs 3] [--data PATH] [--profile]
 
 moto's server runs in its own process on a free 127.0.0.1 port (HTTP, as in the local stack). Each run starts from a
-fresh bucket holding the 420,480-row file under raw/, then times one ``run_batch`` (the BatchFunction's
+fresh server and bucket holding the 420,480-row file under raw/, then times one ``run_batch`` (the BatchFunction's
 work: read, validate, score, write 730 daily Parquet parts, quarantine, dashboard state, manifest).
 Prints wall time, rows per minute and the peak resident memory of this process.
 """
@@ -42,13 +42,14 @@ def main() -> None:
 
     # moto accepts any credentials; these keep boto3 from looking for real ones.
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="eu-west-3")  # noqa: S106
-    with MotoServer() as server:
-        client = boto3.client("s3", endpoint_url=server.endpoint, config=RETRIES)
-        data = resolve_data_path(args.data).read_bytes()
-        model = PitchModel.load()
-        walls = []
-        for i in range(args.runs):
-            bucket = f"windpitch-bench-{i}"
+    data = resolve_data_path(args.data).read_bytes()
+    model = PitchModel.load()
+    walls = []
+    for i in range(args.runs):
+        # A fresh server per run: moto keeps every object in memory and slows down as buckets pile up.
+        with MotoServer() as server:
+            client = boto3.client("s3", endpoint_url=server.endpoint, config=RETRIES)
+            bucket = "windpitch-bench"
             client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
             client.put_object(Bucket=bucket, Key="raw/la-haute-borne-data-2014-2015.csv.gz", Body=data)
             profiler = cProfile.Profile() if args.profile and i == args.runs - 1 else None
@@ -59,23 +60,23 @@ def main() -> None:
             if profiler:
                 profiler.disable()
             walls.append(time.perf_counter() - started)
-            print(
-                f"run {i + 1}: {walls[-1]:.2f} s, rows in {manifest['rows_in']:,} = scored "
-                f"{manifest['rows_scored']:,} + rejected {manifest['rows_rejected']:,}; "
-                f"anomaly events {manifest['anomalies']['events']}",
-                flush=True,
-            )
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        median = statistics.median(walls)
-        print()
-        print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; moto server on 127.0.0.1")
         print(
-            f"backfill of {manifest['rows_in']:,} rows: median {median:.2f} s (min {min(walls):.2f}, max "
-            f"{max(walls):.2f}) over {len(walls)} runs = {manifest['rows_in'] / median * 60:,.0f} rows/min; "
-            f"peak RSS {peak_mb:,.0f} MB"
+            f"run {i + 1}: {walls[-1]:.2f} s, rows in {manifest['rows_in']:,} = scored "
+            f"{manifest['rows_scored']:,} + rejected {manifest['rows_rejected']:,}; "
+            f"anomaly events {manifest['anomalies']['events']}",
+            flush=True,
         )
-        if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    median = statistics.median(walls)
+    print()
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; moto server on 127.0.0.1")
+    print(
+        f"backfill of {manifest['rows_in']:,} rows: median {median:.2f} s (min {min(walls):.2f}, max "
+        f"{max(walls):.2f}) over {len(walls)} runs = {manifest['rows_in'] / median * 60:,.0f} rows/min; "
+        f"peak RSS {peak_mb:,.0f} MB"
+    )
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
 if __name__ == "__main__":

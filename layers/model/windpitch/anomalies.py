@@ -5,7 +5,7 @@ averaging window; a pitch-system fault persists. So a row is *flagged* when |res
 threshold while the turbine produces (P_avg > 0), and an *event* is a run of at least
 ``min_intervals`` consecutive flagged intervals (consecutive = exactly one cadence apart).
 The defaults come from the data (docs/benchmarks.md, bench/anomaly_thresholds.py): on the healthy
-test period, 5° for one hour raises 0.12 events per turbine-month; for 30 minutes, 3.5.
+test period, 5° for one hour raises 0.08 events per turbine-month; for 30 minutes, 3.5.
 
 Example:
     >>> import numpy as np

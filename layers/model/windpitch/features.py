@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from .schema import MODEL_INPUTS
 
-FEATURES_VERSION: Final = "windpitch-features/1"
+FEATURES_VERSION: Final = "windpitch-features/2"
 
 FEATURES: Final = (
     "P_avg",
@@ -45,6 +45,7 @@ FEATURES: Final = (
 
 # Below 0.5 m/s the anemometer reads noise; clamping keeps P / v³ finite and meaningful.
 _MIN_WIND_FOR_CP: Final = 0.5
+_TRIG_DECIMALS: Final = 9
 _P, _WS, _VA, _OT, _YA, _WA, _MONTH, _HOUR = (
     MODEL_INPUTS.index(n) for n in ("P_avg", "Ws_avg", "Va_avg", "Ot_avg", "Ya_avg", "Wa_avg", "month", "hour")
 )
@@ -64,10 +65,12 @@ def transform(inputs: npt.ArrayLike) -> npt.NDArray[np.float64]:
     out[:, 1] = ws
     out[:, 2] = x[:, _OT]
     out[:, 3] = x[:, _VA]
-    out[:, 4] = np.sin(ya)
-    out[:, 5] = np.cos(ya)
-    out[:, 6] = np.sin(wa)
-    out[:, 7] = np.cos(wa)
+    # Rounded to 1e-9: a browser's Math.sin may differ from numpy's in the last bit, and a split
+    # threshold can sit exactly on a training value; on a 1e-9 grid both land on the same side.
+    out[:, 4] = np.round(np.sin(ya), _TRIG_DECIMALS)
+    out[:, 5] = np.round(np.cos(ya), _TRIG_DECIMALS)
+    out[:, 6] = np.round(np.sin(wa), _TRIG_DECIMALS)
+    out[:, 7] = np.round(np.cos(wa), _TRIG_DECIMALS)
     out[:, 8] = ws * ws
     out[:, 9] = ws * ws * ws
     clamped = np.maximum(ws, _MIN_WIND_FOR_CP)
