@@ -15,7 +15,7 @@ CARD := $(ARTIFACTS)/model_card.json
 MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py features.py data.py train.py export.py runtime.py evaluation.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model build run api openapi test lint fetch-data lock clean
+.PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test lint fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,7 +47,23 @@ build: $(STAMP) model  ## sam build: layers (numpy-only runtime, bytecode compil
 		echo "build: skipped, no trained model (see README: Data)"; \
 	fi
 
-run: build  ## the main job: the whole local stack (API :3000, S3 :5000, scheduled batch fed by the replay)
+DASHBOARD_DIST := dashboard/dist
+
+$(DASHBOARD_DIST)/index.html: $(STAMP) $(wildcard dashboard/src/*) dashboard/build.mjs dashboard/package-lock.json $(CARD)
+	cd dashboard && npm ci --no-audit --no-fund --loglevel=error
+	$(PY) -m windpitch schema > dashboard/schema.json
+	node dashboard/build.mjs --model $(ARTIFACTS)/model.json --schema dashboard/schema.json
+	rm -f dashboard/schema.json
+
+dashboard: build  ## the static dashboard into dashboard/dist (uPlot from npm, pinned; model.json; schema.json)
+	@if [ -f $(CARD) ]; then $(MAKE) --no-print-directory $(DASHBOARD_DIST)/index.html; \
+	else echo "dashboard: skipped, no trained model (see README: Data)"; fi
+
+STACK ?= windpitch-dev
+publish-dashboard: dashboard  ## after sam deploy: upload dashboard/dist and config.json to the stack's bucket (STACK=...)
+	$(PY) -m windpitch_deploy dashboard --stack-name $(STACK)
+
+run: build dashboard  ## the main job: the whole local stack (API :3000, S3 :5000, scheduled batch fed by the replay)
 	$(PY) -m windpitch predict --json events/seed_record.json
 	$(PY) -m windpitch predict --Ws1_avg 10
 	$(PY) -m windpitch_local stack --api-port 3000 --s3-port 5000
@@ -58,7 +74,15 @@ api: build  ## only the local API (Docker-free sam local start-api) on 127.0.0.1
 openapi: $(STAMP)  ## regenerate the committed OpenAPI document from the routes and the schema
 	$(PY) -m windpitch_api.openapi
 
-test: $(STAMP) build  ## lint and run every test
+chromium:  ## Debian's chromium for the dashboard's browser tests, when missing (apt-get, as root or with sudo)
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "installing Debian's chromium for the browser tests"; \
+		$$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; } || \
+		echo "chromium: could not install it; the browser tests will skip with the reason"; }
+
+test: $(STAMP) build dashboard chromium  ## lint and run every test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

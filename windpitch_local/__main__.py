@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = sub.add_parser("stack", help="S3 (moto), scheduled batch fed by the replay, and the API, on 127.0.0.1")
     stack.add_argument("--api-port", type=int, default=DEFAULT_PORT)
     stack.add_argument("--s3-port", type=int, default=5000)
+    stack.add_argument("--dashboard-port", type=int, default=8080)
     stack.add_argument("--speed", type=float, default=60.0, help="local time runs this many times real time (60)")
     stack.add_argument("--start", default="2015-06-01", help="replay from this UTC time (2015-06-01)")
     stack.add_argument("--days", type=float, default=None, help="replay this many days (default: to the end)")
@@ -32,7 +33,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.speed < 0:
         parser.error("--speed: must be ≥ 0")
-    config = StackConfig(args.api_port, args.s3_port, args.speed, args.start, args.days, args.backfill_days, args.data)
+    config = StackConfig(
+        api_port=args.api_port,
+        s3_port=args.s3_port,
+        dashboard_port=args.dashboard_port,
+        speed=args.speed,
+        start=args.start,
+        days=args.days,
+        backfill_days=args.backfill_days,
+        data=args.data,
+    )
     try:
         run(config, overrides)
     except (ValueError, LookupError, OSError) as exc:  # no data, bucket unreachable, port taken: say so

@@ -22,6 +22,7 @@ from .runner import InProcessLambdaRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PORT = 3000  # SAM's
+DASHBOARD_ORIGIN = "http://127.0.0.1:8080"  # windpitch_local.stack's dashboard
 
 
 def build_service(
@@ -34,7 +35,10 @@ def build_service(
     overrides: dict[str, dict[str, str]] | None = None,
 ) -> tuple[LocalApigwService, InProcessLambdaRunner]:
     os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
-    stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides=parameter_overrides or {})
+    parameters = dict(parameter_overrides or {})
+    # Deployed, the API allows the dashboard's CloudFront origin; locally, the local dashboard's.
+    parameters.setdefault("AllowedOrigin", DASHBOARD_ORIGIN)
+    stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides=parameters)
     functions = SamFunctionProvider(stacks, use_raw_codeuri=True)
     runner = InProcessLambdaRunner(functions.get_all(), template.parent, build_dir, overrides)
     api = ApiProvider(stacks, cwd=str(template.parent)).api

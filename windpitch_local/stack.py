@@ -11,6 +11,8 @@
   Local time runs ``speed`` times faster than real time, the schedule included: at 60x the 10-minute
   rate fires every 10 s, as each replayed interval lands.
 * API: the template's API on 127.0.0.1:3000 (:mod:`windpitch_local.api`).
+* Dashboard: the built page on 127.0.0.1:8080, its data from the bucket through the same origin
+  (:mod:`windpitch_local.dashboard`); it calls the API on :3000, another origin, as in production.
 
 Everything listens on 127.0.0.1 and stops with the process (Ctrl-C).
 """
@@ -33,6 +35,7 @@ import boto3
 from samcli.local.docker.exceptions import ProcessSigTermException
 
 from .api import build_service
+from .dashboard import DashboardServer
 from .s3 import MotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +48,7 @@ HOST = "127.0.0.1"
 class StackConfig:
     api_port: int = 3000
     s3_port: int = 5000
+    dashboard_port: int = 8080
     speed: float = 60.0  # local time runs this many times faster than real time
     start: str = "2015-06-01"
     days: float | None = None
@@ -127,6 +131,7 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
     server = start_s3(config)
     try:
         overrides = dict(parameter_overrides or {})
+        overrides.setdefault("AllowedOrigin", f"http://{HOST}:{config.dashboard_port}")  # CORS: the page's origin
         service, runner = build_service(
             HOST,
             config.api_port,
@@ -138,9 +143,19 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
         runner.check_layers()
         minutes = float(overrides.get("BatchScheduleMinutes", 10))
         every_s = minutes * 60 / config.speed if config.speed > 0 else 5.0
+        # The page calls the API from another origin: the API's CORS must allow the dashboard's.
+        dashboard = DashboardServer(
+            config.dashboard_port,
+            boto3.client("s3", endpoint_url=config.endpoint),
+            BUCKET,
+            {"api": f"http://{HOST}:{config.api_port}", "stale_after_seconds": 2 * every_s,
+             "refresh_seconds": max(2.0, every_s)},
+        )  # fmt: skip
+        dashboard.start()
         start_replay(config, stop)
         Scheduler(runner, "BatchFunction", every_s, stop).start()
         print(f"windpitch local stack ({config.speed:g}x real time)", flush=True)
+        print(f"  dashboard  http://{HOST}:{config.dashboard_port}/", flush=True)
         print(f"  API        http://{HOST}:{config.api_port}/health  /predict  /docs", flush=True)
         print(f"  S3 (moto)  {config.endpoint}  bucket {BUCKET}", flush=True)
         print(f"  batch      every {every_s:g} s (rate({minutes:g} minutes) / {config.speed:g})", flush=True)
