@@ -3,6 +3,7 @@ and the real La Haute Borne data and model (skipped, with the reason, when absen
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 from collections.abc import Iterator
@@ -243,3 +244,63 @@ def bucket_snapshot(client: Any, prefix: str = "") -> dict[str, bytes]:
         for item in page.get("Contents", []):
             out[item["Key"]] = client.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
     return out
+
+
+# --- The whole local stack, in a subprocess on free loopback ports, always stopped --------------------
+
+STACK_LAST_INTERVAL = "2015-06-01T01:10:00Z"  # --start 2015-06-01 --days 0.05: intervals 00:00 … 01:10
+
+
+@contextlib.contextmanager
+def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterator[dict[str, Any]]:
+    """`python -m windpitch_local stack` replaying 8 intervals after ``backfill_days``, once all four
+    turbines' data is published; yields its URLs, ports, an S3 client on it, and the process."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import boto3
+
+    from windpitch_local.s3 import free_port
+
+    ports = {"api": free_port(), "s3": free_port(), "dashboard": free_port()}
+    log = (log_dir / "stack.log").open("w+")
+    command = [sys.executable, "-m", "windpitch_local", "stack", "--speed", "0", "--start", "2015-06-01",
+               "--days", "0.05", "--backfill-days", str(backfill_days), "--data", str(real_data),
+               *(f"--{name}-port={port}" for name, port in ports.items())]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['s3']}", region_name="eu-west-3",
+                      aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        fleet: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"local stack exited: {log.read()[-3000:]}")
+            try:
+                fleet = json.loads(s3.get_object(Bucket="windpitch-local", Key="dashboard/fleet.json")["Body"].read())
+                if [t["last_time"] for t in fleet["turbines"]] == [STACK_LAST_INTERVAL] * 4:
+                    break
+            except Exception:  # noqa: S110 - not up yet, or not published yet: poll again
+                pass
+            time.sleep(0.5)
+        else:
+            log.seek(0)
+            pytest.fail(f"the batch did not publish the replayed data within 120 s: {fleet} {log.read()[-3000:]}")
+        yield {
+            "api": f"http://127.0.0.1:{ports['api']}",
+            "dashboard": f"http://127.0.0.1:{ports['dashboard']}/",
+            "ports": tuple(ports.values()),
+            "s3": s3,
+            "process": process,
+        }
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

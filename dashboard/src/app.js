@@ -60,7 +60,7 @@ function renderStatus(fleet) {
   stale.hidden = age <= limit;
   stale.textContent = stale.hidden
     ? ""
-    : `Stale data: the last publication is ${formatAge(age)} old, more than twice the batch schedule (${formatAge(limit)}). The batch may have stopped; values below may be out of date.`;
+    : `Stale data: the last publication is ${formatAge(age)} old, past the ${formatAge(limit)} limit (twice the batch schedule). The batch may have stopped; values below may be out of date.`;
   $("model-info").textContent = `Model ${fleet.model_version}; the batch runs every ${fleet.schedule_minutes} minutes.`;
 }
 

@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.conftest import ROOT
-from windpitch_local.s3 import free_port
+from tests.conftest import ROOT, running_stack
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BUILT = ROOT / "dashboard" / "dist" / "index.html"
 ARTIFACTS = ROOT / "test-artifacts"
-LAST = "2015-06-01T01:10:00Z"  # --days 0.05 from 2015-06-01T00:00Z: the last replayed interval
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]  # fmt: skip
 
@@ -36,44 +29,11 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def stack(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def stack(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not BUILT.exists():
         pytest.skip("the dashboard is not built: run `make dashboard` (needs a trained model)")
-    ports = {"api": free_port(), "s3": free_port(), "dashboard": free_port()}
-    log = (tmp_path_factory.mktemp("dashboard-stack") / "stack.log").open("w+")
-    command = [sys.executable, "-m", "windpitch_local", "stack", "--api-port", str(ports["api"]), "--s3-port",
-               str(ports["s3"]), "--dashboard-port", str(ports["dashboard"]), "--speed", "0", "--start", "2015-06-01",
-               "--days", "0.05", "--backfill-days", "2", "--data", str(real_data)]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['s3']}", region_name="eu-west-3",
-                      aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"local stack exited: {log.read()[-3000:]}")
-            try:
-                fleet = json.loads(s3.get_object(Bucket="windpitch-local", Key="dashboard/fleet.json")["Body"].read())
-                if {t["last_time"] for t in fleet["turbines"]} == {LAST} and len(fleet["turbines"]) == 4:
-                    break
-            except Exception:  # noqa: S110 - not up or not published yet: poll again
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("the batch did not publish the replayed data within 120 s")
-        yield {
-            "dashboard": f"http://127.0.0.1:{ports['dashboard']}/",
-            "api": f"http://127.0.0.1:{ports['api']}",
-        }
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with running_stack(real_data, tmp_path_factory.mktemp("dashboard-stack"), backfill_days=2) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +90,14 @@ def test_the_window_and_the_turbine_can_be_chosen(stack: dict[str, str], page: A
     page.wait_for_function("document.querySelector('#series-chart').dataset.points === '36'")
     page.select_option("#window-select", "168")
     page.wait_for_function("document.querySelector('#series-chart').dataset.points === '296'")  # 2 days + 8
-    page.locator("#pan-later").is_disabled()
+    assert page.locator("#pan-later").is_disabled(), "the window ends at the latest data"
+    page.select_option("#window-select", "24")
+    page.wait_for_function("document.querySelector('#series-chart').dataset.points === '144'")
+    before = page.locator("#series-summary").inner_text()
+    page.click("#pan-earlier")
+    page.wait_for_function(f"document.querySelector('#series-summary').textContent !== {json.dumps(before)}")
+    assert "2015-05-30 13:20 to 2015-05-31 13:10 UTC" in page.locator("#series-summary").inner_text()
+    assert page.locator("#pan-later").is_enabled()
     second = page.locator("#fleet tbody tr").nth(1).locator("button")
     name = second.inner_text()
     second.focus()

@@ -7,20 +7,15 @@ import io
 import json
 import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pandas as pd
 import pytest
 import requests
 
-from tests.conftest import ROOT
-from windpitch_local.s3 import free_port
+from tests.conftest import ROOT, running_stack
 
 BUILT_CARD = ROOT / ".aws-sam" / "build" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
 INTERVALS = 8  # --days 0.05 from 2015-06-01T00:00Z: 00:00 … 01:10
@@ -31,40 +26,8 @@ TURBINES = 4
 def stack(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not BUILT_CARD.exists():
         pytest.skip("no built layers with a model: run `make build` (needs a trained model)")
-    api_port, s3_port = free_port(), free_port()
-    log = (tmp_path_factory.mktemp("local-stack") / "stack.log").open("w+")
-    command = [sys.executable, "-m", "windpitch_local", "stack", "--api-port", str(api_port), "--s3-port",
-               str(s3_port), "--speed", "0", "--start", "2015-06-01", "--days", "0.05", "--backfill-days", "1",
-               "--data", str(real_data)]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", region_name="eu-west-3",
-                      aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        fleet: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"local stack exited: {log.read()[-3000:]}")
-            try:
-                fleet = json.loads(s3.get_object(Bucket="windpitch-local", Key="dashboard/fleet.json")["Body"].read())
-                if [t["last_time"] for t in fleet["turbines"]] == ["2015-06-01T01:10:00Z"] * TURBINES:
-                    break
-            except Exception:  # noqa: S110 - not up yet, or not published yet: poll again
-                pass
-            time.sleep(0.5)
-        else:
-            log.seek(0)
-            pytest.fail(f"the batch did not publish the replayed data within 120 s: {fleet} {log.read()[-3000:]}")
-        yield {"api": f"http://127.0.0.1:{api_port}", "s3": s3, "ports": (api_port, s3_port), "process": process}
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with running_stack(real_data, tmp_path_factory.mktemp("local-stack"), backfill_days=1) as running:
+        yield running
 
 
 def test_the_replayed_data_is_scored_and_published(stack: dict[str, Any]) -> None:
