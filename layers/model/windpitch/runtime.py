@@ -179,17 +179,19 @@ class PitchModel:
         value = np.empty(shape, dtype=np.float64)
         threshold = np.empty(shape, dtype=np.float64)
         go_right = np.empty(shape, dtype=bool)
+        # mode="clip": with the default mode="raise", numpy buffers ``out`` and checks every index, 8x
+        # slower (docs/benchmarks.md); the indices are in range by construction (shapes checked at load).
         for _ in range(self.depth):
-            np.take(self._feature32, node, out=column)
+            np.take(self._feature32, node, out=column, mode="clip")
             column += row_base
-            np.take(flat, column, out=value)
-            np.take(self._threshold, node, out=threshold)
+            np.take(flat, column, out=value, mode="clip")
+            np.take(self._threshold, node, out=threshold, mode="clip")
             np.greater(value, threshold, out=go_right)
             offset *= 2
             offset += 1
             offset += go_right
             np.add(offset, self._tree_base32, out=node)
-        leaves = np.take(self._value, offset + self._leaf_base32)
+        leaves = np.take(self._value, offset + self._leaf_base32, mode="clip")
         sums = np.column_stack([leaves[:, g].sum(axis=1) for g in self._groups]) + self._baselines
         return sums.mean(axis=1)
 
