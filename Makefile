@@ -15,7 +15,7 @@ CARD := $(ARTIFACTS)/model_card.json
 MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py features.py data.py train.py export.py runtime.py evaluation.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test lint fetch-data lock clean
+.PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test lint bench fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ lint: $(STAMP)  ## ruff and mypy only
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m windpitch_api.openapi --check
+
+bench: build  ## the benchmark suite (~10 min): every figure into docs/benchmarks.md, with its command
+	$(PY) bench/suite.py
 
 fetch-data: $(STAMP)  ## download the real data from PyPI when ../shared is absent
 	$(PY) -m windpitch data fetch

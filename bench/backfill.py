@@ -13,17 +13,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import platform
 import pstats
 import resource
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import boto3
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # windpitch_local: the repository's dev tooling
+from common import machine
 
 from windpitch.data import resolve_data_path
 from windpitch.runtime import PitchModel
@@ -69,7 +65,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     median = statistics.median(walls)
     print()
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; moto server on 127.0.0.1")
+    print(f"{machine()}; moto server on 127.0.0.1")
     print(
         f"backfill of {manifest['rows_in']:,} rows: median {median:.2f} s (min {min(walls):.2f}, max "
         f"{max(walls):.2f}) over {len(walls)} runs = {manifest['rows_in'] / median * 60:,.0f} rows/min; "

@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / ".aws-sam" / "build"
 
@@ -81,10 +83,8 @@ def main() -> None:
     seed = [
         run(SEED_INIT, [str(pipeline)], [], {**base, "PYTHONDONTWRITEBYTECODE": "1"}, ROOT) for _ in range(args.runs)
     ]
-    print(
-        f"{args.runs} fresh processes each; milliseconds, median (min–max); {os.cpu_count()} cores, "
-        f"Python {sys.version.split()[0]}"
-    )
+    print(machine("numpy", "pandas", "scikit-learn", "aws-lambda-powertools"))
+    print(f"{args.runs} fresh processes each; milliseconds, median (min–max)")
     print()
     print("| cold init | imports | model load | total |")
     print("| --- | ---: | ---: | ---: |")

@@ -55,8 +55,8 @@ def event(name: str, records: list[dict[str, Any]] | None = None) -> dict[str, A
     return loaded
 
 
-def lambda_rounds(cases: list[dict[str, Any]], repeats: int) -> dict[str, list[dict[str, float]]]:
-    """Each case's rounds, timed by bench/lambda_worker.py in a Lambda-like process."""
+def lambda_rounds(cases: list[dict[str, Any]], repeats: int) -> tuple[dict[str, list[dict[str, float]]], float]:
+    """Each case's rounds, timed by bench/lambda_worker.py in a Lambda-like process; and its peak RSS (MB)."""
     layers = require_build()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "WINDPITCH_"))}
     env.update(
@@ -76,7 +76,8 @@ def lambda_rounds(cases: list[dict[str, Any]], repeats: int) -> dict[str, list[d
             text=True,
             check=True,
         )
-    return {case["label"]: case["rounds"] for case in json.loads(out.stdout.strip().splitlines()[-1])}
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    return {case["label"]: case["rounds"] for case in answer["cases"]}, answer["peak_rss_mb"]
 
 
 def seed_rounds(client: Any, request: dict[str, Any], calls: int, repeats: int) -> list[dict[str, float]]:
@@ -111,7 +112,7 @@ def main() -> None:
          args.calls),
         ("POST /predict, 1,000 records", event("predict_post_seed", records), {"json": {"records": records}}, many),
     ]  # fmt: skip
-    ours = lambda_rounds([{"label": c[0], "event": c[1], "calls": c[3]} for c in cases], args.repeats)
+    ours, _ = lambda_rounds([{"label": c[0], "event": c[1], "calls": c[3]} for c in cases], args.repeats)
     seed = seed_app(fit_seed_model(args.data)).test_client()
 
     print(machine("numpy", "pandas", "scikit-learn", "aws-lambda-powertools", "flask"))

@@ -5,8 +5,8 @@
 Standard library only: this process has on its path exactly what the Lambda has (``-S``: no
 site-packages; the function folder and the built layers, as ``/opt/python``), so the garbage collector
 and the import graph are the Lambda's, not the development venv's. Reads
-``{"cases": [{"label", "event", "calls"}], "repeats", "warmup"}`` and prints, per case, each round's
-p50 and p99 in milliseconds as JSON.
+``{"cases": [{"label", "event", "calls"}], "repeats", "warmup"}`` and prints JSON: per case, each round's
+p50 and p99 in milliseconds, and the process's peak resident memory (VmHWM) at the end.
 """
 
 import contextlib
@@ -63,7 +63,9 @@ def main() -> None:
                         raise RuntimeError(f"{case['label']}: {response['statusCode']} {response['body'][:300]}")
                 rounds.append({"p50": quantile(times, 0.5), "p99": quantile(times, 0.99)})
             out.append({"label": case["label"], "rounds": rounds})
-    print(json.dumps(out))
+    status = Path("/proc/self/status").read_text().splitlines()
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(json.dumps({"cases": out, "peak_rss_mb": peak_kb / 1024}))
 
 
 if __name__ == "__main__":
