@@ -1,15 +1,11 @@
 """The Docker-free local API over HTTP: SAM's routing and events, our handlers, the built layers.
 
-Starts `python -m windpitch_local api` on a free 127.0.0.1 port for the module and always stops it.
+The `api` fixture (tests/integration/conftest.py) starts `python -m windpitch_local api` on a free 127.0.0.1
+port once for the session and always stops it.
 """
 
 import json
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,54 +13,9 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
+from tests.integration.conftest import BUILT_CARD
 
-BUILT_CARD = ROOT / ".aws-sam" / "build" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
 ORIGIN = "http://127.0.0.1:8080"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not BUILT_CARD.exists():
-        pytest.skip("no built layers with a model: run `make build` (needs a trained model)")
-    port = free_port()
-    log = (tmp_path_factory.mktemp("local-api") / "server.log").open("w+")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "windpitch_local", "api", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"local API exited: {log.read()[-3000:]}")
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("local API did not answer /health within 60 s")
-        log.seek(0)
-        assert f"windpitch from {BUILT_CARD.parents[1]}" in log.read(), "the function must import the built layer"
-        yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def test_health_reports_the_built_model(api: str) -> None:

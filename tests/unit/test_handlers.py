@@ -1,13 +1,15 @@
 """The API Lambdas, invoked with the API Gateway events SAM generates (events/api/)."""
 
+import base64
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import LambdaContext, api_event
-from windpitch.artifacts import EXPORT_FILE, MODEL_DIR_ENV
+from windpitch.artifacts import EXPORT_FILE, MODEL_DIR_ENV, PIPELINE_FILE
 from windpitch.predict import load_model
 
 pytestmark = pytest.mark.usefixtures("use_synthetic_model")
@@ -62,6 +64,36 @@ def test_health_is_503_with_the_reason_when_the_model_is_corrupt(
     assert "integrity check failed" in body["details"][0]["reason"]
     status, body, _ = call(functions, "predict", api_event("predict_get_ws1"))
     assert status == 503
+
+
+def test_a_swapped_model_makes_health_and_predict_503_json_and_nothing_is_unpickled(
+    functions: dict[str, Any], model_dir_copy: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An attacker swaps both artifacts; the card's hashes refuse them, and the pickle's code never runs."""
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self) -> tuple[object, tuple[Path, str]]:
+            return (Path.write_text, (marker, "code ran"))
+
+    (model_dir_copy / PIPELINE_FILE).write_bytes(pickle.dumps(Exploit()))
+    export = model_dir_copy / EXPORT_FILE
+    export.write_bytes(export.read_bytes().replace(b'"depth":', b'"depth": ', 1))
+    monkeypatch.setenv(MODEL_DIR_ENV, str(model_dir_copy))
+    load_model.cache_clear()
+    try:
+        for name, event in (("health", "health_get"), ("predict", "predict_get_ws1"), ("predict", "predict_post_seed")):
+            status, body, headers = call(functions, name, api_event(event))
+            assert status == 503, (event, body)
+            assert "application/json" in str(headers["Content-Type"])
+            assert body["error"] == "model unavailable"
+            [detail] = body["details"]
+            assert detail["field"] == "model"
+            assert "integrity check failed" in detail["reason"]
+            assert "Traceback" not in json.dumps(body)
+    finally:
+        load_model.cache_clear()
+    assert not marker.exists(), "the swapped pickle was never loaded"
 
 
 def test_seed_get_request_answers_and_moves_with_the_wind(functions: dict[str, Any]) -> None:
@@ -137,6 +169,21 @@ def test_bad_bodies_get_a_json_error_never_a_500(
     got, answer, _ = post(functions, body, content_type)
     assert got == status, answer
     assert answer["error"]
+    assert field in [d["field"] for d in answer["details"]], answer
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"records": [{"Ws_avg": "\xff\xfe"}]}', "body"),  # API Gateway base64-encodes binary media types
+        (b'{"records": [{"Ws_avg": 1}], "records": []}', "records"),
+    ],
+    ids=["base64-not-utf8", "duplicated-key"],
+)
+def test_bodies_api_gateway_may_send_encoded(functions: dict[str, Any], body: bytes, field: str) -> None:
+    event = api_event("predict_post_seed", body=base64.b64encode(body).decode(), isBase64Encoded=True)
+    status, answer, _ = call(functions, "predict", event)
+    assert status == 400, answer
     assert field in [d["field"] for d in answer["details"]], answer
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from windpitch.records import InvalidRecord, parse_record, parse_timestamp
+from windpitch.records import InvalidRecord, Repeated, parse_record, parse_timestamp
 from windpitch.schema import MODEL_INPUTS
 
 WS = MODEL_INPUTS.index("Ws_avg")
@@ -74,6 +74,8 @@ def test_numbers_in_any_plain_spelling(value: Any) -> None:
         ({"Ws_avg": True}, "Ws_avg", "not a number"),
         ({"Ws_avg": [1]}, "Ws_avg", "expected a number, got list"),
         ({"Ws_avg": "1_0"}, "Ws_avg", "not a number"),
+        ({"Ws_avg": "١٠"}, "Ws_avg", "not a number"),  # float() reads Arabic-Indic digits; SCADA never writes them
+        ({"Ws_avg": 1, "Wind_turbine_name": Repeated(("a", "b"))}, "Wind_turbine_name", "given more than once"),
         ({"Ws_avg": -1}, "Ws_avg", "out of range: -1 m/s is outside [0, 60]"),
         ({"Ba_avg": 263}, "Ba_avg", "out of range"),
         ({"Ot_avg": -273.2}, "Ot_avg", "out of range"),

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .records import object_pairs
 from .schema import ALL_FIELDS, as_dict
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_UNAVAILABLE = 1, 2, 3
@@ -257,9 +258,11 @@ def _read_records(source: str) -> list[Any]:
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     try:
-        body = json.loads(text)
+        body = json.loads(text, object_pairs_hook=object_pairs)  # a field given twice is refused, not dropped
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("invalid JSON: nested too deeply") from None
     if isinstance(body, dict) and "records" in body:
         body = body["records"]
     if isinstance(body, dict):

@@ -35,7 +35,8 @@ from .schema import (
 )
 
 # float() also accepts "nan", "inf", "1_000" and surrounding blanks; a SCADA value is plainer.
-_NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: float() also reads other scripts' digits ("١٠" is 10), which no SCADA system writes.
+_NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _TURBINE: Final = re.compile(TURBINE_PATTERN)
 # In a URL query an unencoded "+" arrives as a space: "2014-01-01T01:00:00 01:00".
 _SPACED_OFFSET: Final = re.compile(r"^(.*T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
@@ -75,6 +76,33 @@ class ParsedRecord:
     turbine: str | None = None
     timestamp: datetime | None = None
     values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A field a JSON object gave more than once: which value was meant is unknowable, so it is refused."""
+
+    values: tuple[Any, ...]
+
+
+def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads(..., object_pairs_hook=object_pairs)``: a key given twice becomes :class:`Repeated`.
+
+    Plain ``json.loads`` keeps the last value silently; a record with ``"Ws_avg"`` twice is refused instead.
+
+    Example:
+        >>> import json
+        >>> json.loads('{"Ws_avg": 1, "Ws_avg": 2}', object_pairs_hook=object_pairs)
+        {'Ws_avg': Repeated(values=(1, 2))}
+    """
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            earlier = found[key]
+            found[key] = Repeated((*earlier.values, value) if isinstance(earlier, Repeated) else (earlier, value))
+        else:
+            found[key] = value
+    return found
 
 
 def parse_number(name: str, value: Any) -> float | None:
@@ -147,8 +175,7 @@ def parse_record(record: Mapping[str, Any]) -> ParsedRecord:
         raise InvalidRecord([FieldError("record", f"must be an object, got {type(record).__name__}")])
     errors: list[FieldError] = []
     values: dict[str, float] = {}
-    turbine: str | None = None
-    stamp: datetime | None = None
+    named: dict[str, Any] = {}  # the turbine and the timestamp, parsed
     ranges = _RANGES
     for name, value in record.items():
         # Fast path for what clients almost always send, a JSON number within its field's range
@@ -160,24 +187,35 @@ def parse_record(record: Mapping[str, Any]) -> ParsedRecord:
                 values[name] = float(value)
                 continue
         try:
-            if name in FIELDS:
-                number = parse_number(name, value)
-                if number is not None:
-                    values[name] = number
-            elif name not in (TIME_FIELD, TURBINE_FIELD):
-                errors.append(FieldError(_safe_name(name), "unknown field"))
-            elif value is None or value == "":
-                continue  # a missing timestamp or name is allowed: the model imputes time
-            elif name == TIME_FIELD:
-                stamp = parse_timestamp(value)
-            else:
-                turbine = _parse_turbine(value)
+            _judge(name, value, values, named)
         except _Bad as bad:
-            errors.append(FieldError(str(name), bad.reason))
+            errors.append(FieldError(_safe_name(name), bad.reason))
     if errors:
         raise InvalidRecord(errors)
 
-    return _reduce(values, turbine, stamp)
+    return _reduce(values, named.get(TURBINE_FIELD), named.get(TIME_FIELD))
+
+
+def _judge(name: str, value: Any, values: dict[str, float], named: dict[str, Any]) -> None:
+    """One field the fast path did not take: a number into ``values``, the turbine or time into ``named``.
+
+    Raises:
+        _Bad: with the reason.
+    """
+    if isinstance(value, Repeated):
+        raise _Bad(f"given more than once ({len(value.values)} times)")
+    if name in FIELDS:
+        number = parse_number(name, value)
+        if number is not None:
+            values[name] = number
+    elif name not in (TIME_FIELD, TURBINE_FIELD):
+        raise _Bad("unknown field")
+    elif value is None or value == "":
+        return  # a missing timestamp or name is allowed: the model imputes time
+    elif name == TIME_FIELD:
+        named[name] = parse_timestamp(value)
+    else:
+        named[name] = _parse_turbine(value)
 
 
 def _reduce(values: dict[str, float], turbine: str | None, stamp: datetime | None) -> ParsedRecord:

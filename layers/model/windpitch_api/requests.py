@@ -6,10 +6,13 @@ the envelope: the JSON itself, its size, ``{"records": [...]}`` with 1 to 10,000
 
 from __future__ import annotations
 
+import binascii
 import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from windpitch.records import Repeated, object_pairs
 
 from .errors import ApiError
 from .limits import MAX_BODY_BYTES, MAX_RECORDS
@@ -35,14 +38,17 @@ def body_records(event: APIGatewayProxyEvent) -> list[Any]:
             "unsupported content type",
             [{"field": "Content-Type", "reason": f"got {content_type!r}; send application/json"}],
         )
-    raw = event.decoded_body or ""
+    try:
+        raw = event.decoded_body or ""
+    except (UnicodeDecodeError, binascii.Error):  # a base64 body (binary media type) that is not UTF-8 JSON
+        raise ApiError(400, "invalid body", [{"field": "body", "reason": "not UTF-8 text"}]) from None
     size = len(raw.encode())
     if size > MAX_BODY_BYTES:
         raise ApiError(
             413, f"body too large: at most {MAX_BODY_BYTES:,} bytes", [{"field": "body", "reason": f"{size:,} bytes"}]
         )
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, object_pairs_hook=object_pairs)  # a key given twice is refused, not dropped
     except json.JSONDecodeError as exc:
         raise ApiError(
             400, "invalid JSON body", [{"field": "body", "reason": f"invalid JSON: {exc.msg} at position {exc.pos}"}]
@@ -51,6 +57,10 @@ def body_records(event: APIGatewayProxyEvent) -> list[Any]:
         raise ApiError(400, "invalid JSON body", [{"field": "body", "reason": "nested too deeply"}]) from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid request", [{"field": "body", "reason": ENVELOPE}])
+    repeated = [{"field": str(k)[:64], "reason": "given more than once"} for k, v in body.items()
+                if isinstance(v, Repeated)]  # fmt: skip
+    if repeated:
+        raise ApiError(400, "invalid request", repeated)
     unknown = [{"field": str(k)[:64], "reason": "unknown field"} for k in body if k != "records"]
     if "records" not in body:
         raise ApiError(400, "invalid request", [{"field": "records", "reason": "required"}, *unknown])
