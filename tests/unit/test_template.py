@@ -1,0 +1,123 @@
+"""The template's security properties, read from template.yaml: who may touch what, and how data is kept.
+
+cfn-lint and checkov judge the template against their rule sets (tests/integration/test_iac_scan.py);
+these tests pin windpitch's own decisions, so a change that loosens one fails here with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from samcli.yamlhelper import yaml_parse
+
+from tests.conftest import ROOT
+
+TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = [name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"]
+OUTPUT_PREFIXES = {"predictions/", "quarantine/", "anomalies/", "dashboard/", "manifests/", "state/"}
+
+
+def props(name: str) -> dict[str, Any]:
+    properties: dict[str, Any] = RESOURCES[name]["Properties"]
+    return properties
+
+
+def statements(function: str) -> list[dict[str, Any]]:
+    found = []
+    for policy in props(function).get("Policies", []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            found += policy["Statement"]
+    return found
+
+
+def resource_prefixes(statement: dict[str, Any]) -> set[str]:
+    """``raw/`` for ``!Sub "${DataBucket.Arn}/raw/*"``."""
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    return {r["Fn::Sub"].split("}/", 1)[1].removesuffix("*") for r in resources if "Fn::Sub" in r}
+
+
+def test_there_are_three_functions_each_with_its_own_role() -> None:
+    assert sorted(FUNCTIONS) == ["BatchFunction", "HealthFunction", "PredictFunction"]
+    for name in FUNCTIONS:
+        assert "Role" not in props(name), f"{name} must get its own role from SAM, not a shared one"
+    assert "Policies" not in TEMPLATE["Globals"]["Function"], "no permission may be granted to every function"
+
+
+@pytest.mark.parametrize("function", ["PredictFunction", "HealthFunction"])
+def test_the_api_functions_touch_no_data(function: str) -> None:
+    assert "Policies" not in props(function), f"{function} needs no permission beyond logs, metrics and traces"
+
+
+def test_the_batch_writes_only_its_output_prefixes() -> None:
+    by_action: dict[str, set[str]] = {}
+    for statement in statements("BatchFunction"):
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            assert "*" not in action, f"wildcard action {action}"
+            if action != "s3:ListBucket":
+                by_action.setdefault(action, set()).update(resource_prefixes(statement))
+    assert set(by_action) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+    assert by_action["s3:PutObject"] == OUTPUT_PREFIXES, "raw/ and site/ are never written by the batch"
+    assert by_action["s3:DeleteObject"] == {"state/leases/"}
+    assert "raw/" in by_action["s3:GetObject"]
+    assert "site/" not in by_action["s3:GetObject"]
+
+
+def test_the_bucket_is_private_encrypted_versioned_and_tls_only() -> None:
+    bucket = props("DataBucket")
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert rule["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    [tls] = [s for s in props("DataBucketPolicy")["PolicyDocument"]["Statement"] if s["Sid"] == "TlsOnly"]
+    assert tls["Effect"] == "Deny"
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_raw_and_quarantine_data_expire() -> None:
+    rules = {r.get("Prefix"): r for r in props("DataBucket")["LifecycleConfiguration"]["Rules"]}
+    assert rules["raw/"]["ExpirationInDays"] == {"Ref": "RawRetentionDays"}
+    assert rules["raw/"]["Transitions"][0]["StorageClass"] == "STANDARD_IA"
+    assert rules["quarantine/"]["ExpirationInDays"] == {"Ref": "QuarantineRetentionDays"}
+    assert rules[None]["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+
+
+def test_the_dashboard_is_served_only_through_cloudfront_with_origin_access_control() -> None:
+    [allow] = [s for s in props("DataBucketPolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert "DashboardDistribution" in str(allow["Condition"]["StringEquals"]["AWS:SourceArn"])
+    assert resource_prefixes(allow) == {"site/", "dashboard/"}, "visitors never read raw data or predictions"
+    config = props("DashboardDistribution")["DistributionConfig"]
+    assert all(origin.get("OriginAccessControlId") for origin in config["Origins"])
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    assert {b["ViewerProtocolPolicy"] for b in behaviours} == {"redirect-to-https"}
+    assert {tuple(b["AllowedMethods"]) for b in behaviours} == {("GET", "HEAD")}
+
+
+@pytest.mark.parametrize("function", ["BatchFunction", "HealthFunction", "PredictFunction"])
+def test_each_function_has_reserved_concurrency_and_its_own_log_retention(function: str) -> None:
+    reserved = props(function)["ReservedConcurrentExecutions"]
+    assert reserved["Fn::If"][0] == "Reserve" and reserved["Fn::If"][1] >= 1
+    log_group = props(f"{function}LogGroup")
+    assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert function in str(log_group["LogGroupName"])
+    assert TEMPLATE["Globals"]["Function"]["Tracing"] == "Active"
+
+
+def test_the_api_is_throttled_and_logs_access() -> None:
+    api = props("Api")
+    [settings] = api["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}
+    assert api["TracingEnabled"] is True
+    assert "requestId" in api["AccessLogSetting"]["Format"]
+
+
+def test_the_batch_failure_path_is_encrypted_and_alarmed() -> None:
+    assert props("BatchFailureQueue")["SqsManagedSseEnabled"] is True
+    assert props("BatchFunction")["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+    assert props("BatchErrorsAlarm")["MetricName"] == "Errors"
