@@ -9,10 +9,12 @@ proxy events), without Docker. The layers come from ``.aws-sam/build`` when ``sa
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
 
+from flask import Response, request
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
@@ -46,7 +48,22 @@ def build_service(
         raise SystemExit(f"no API routes in {template}")
     service = LocalApigwService(api=api, lambda_runner=runner, port=port, host=host)
     service.create()
+    service._app.before_request(_refuse_undecodable_body)
     return service, runner
+
+
+def _refuse_undecodable_body() -> Response | None:
+    """A body that is not UTF-8 gets the API's JSON 400, as the handler words it for a base64 body.
+
+    SAM's emulator decodes every body as UTF-8 before building the proxy event and answers 502 when it
+    cannot (found by the fuzzing in tests/integration/test_api_fuzz.py); the API must never 5xx on input.
+    """
+    try:
+        request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        body = {"error": "invalid body", "details": [{"field": "body", "reason": "not UTF-8 text"}]}
+        return Response(json.dumps(body), status=400, mimetype="application/json")
+    return None
 
 
 def serve(host: str, port: int, parameter_overrides: dict[str, str]) -> None:

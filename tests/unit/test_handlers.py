@@ -220,9 +220,12 @@ def test_openapi_document_comes_from_the_schema(functions: dict[str, Any]) -> No
     assert status == 200
     assert doc["info"]["title"] == "windpitch API"
     params = {p["name"]: p for p in doc["paths"]["/predict"]["get"]["parameters"]}
-    assert params["Ws1_avg"]["schema"]["minimum"] == 0 and params["Ws1_avg"]["schema"]["maximum"] == 60
+    ws1, empty = params["Ws1_avg"]["schema"]["anyOf"]
+    assert ws1["minimum"] == 0 and ws1["maximum"] == 60
+    assert empty == {"type": "string", "maxLength": 0}, "an empty query value means not given"
     assert "m/s" in params["Ws1_avg"]["description"]
-    assert params["Date_time"]["schema"]["format"] == "date-time"
+    assert params["Date_time"]["schema"]["anyOf"][0]["format"] == "date-time"
+    assert doc["paths"]["/predict"]["post"]["requestBody"]["required"] is True
     assert len(params) == 138
     assert {"/health", "/predict"} <= set(doc["paths"])
 

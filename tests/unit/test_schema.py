@@ -54,3 +54,19 @@ def test_as_dict_is_json_and_marks_what_the_model_uses() -> None:
         "maximum": 2300.0,
         "used_by_model": True,
     }
+
+
+@pytest.mark.parametrize("year", [1, 999, 1989, 1990, 2015, 2099, 2100, 9999])
+def test_the_documented_year_pattern_agrees_with_the_domain(year: int) -> None:
+    import re
+
+    from windpitch.records import InvalidRecord, parse_record
+    from windpitch.schema import YEAR_PATTERN, YEARS
+
+    stamp = f"{year:04d}-06-01T00:00:00+00:00"
+    try:
+        parse_record({"Date_time": stamp})
+        accepted = True
+    except InvalidRecord:
+        accepted = False
+    assert accepted == (YEARS[0] <= year < YEARS[1]) == bool(re.match(YEAR_PATTERN, stamp))

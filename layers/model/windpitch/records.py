@@ -32,6 +32,7 @@ from .schema import (
     TIME_FIELD,
     TURBINE_FIELD,
     TURBINE_PATTERN,
+    YEARS,
 )
 
 # float() also accepts "nan", "inf", "1_000" and surrounding blanks; a SCADA value is plainer.
@@ -40,7 +41,6 @@ _NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASC
 _TURBINE: Final = re.compile(TURBINE_PATTERN)
 # In a URL query an unencoded "+" arrives as a space: "2014-01-01T01:00:00 01:00".
 _SPACED_OFFSET: Final = re.compile(r"^(.*T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
-_YEARS: Final = (1990, 2100)
 _INPUT_INDEX: Final = {name: i for i, name in enumerate(MODEL_INPUTS)}
 # (low, high) of each numeric field, for the fast path in parse_record.
 _RANGES: Final = {name: (spec.low, spec.high) for name, spec in FIELDS.items()}
@@ -159,8 +159,8 @@ def parse_timestamp(value: Any) -> datetime:
     if stamp.tzinfo is None or stamp.utcoffset() is None:
         raise _Bad("timestamp has no UTC offset (write e.g. 2014-01-01T01:00:00+01:00)")
     stamp = stamp.astimezone(UTC)
-    if not _YEARS[0] <= stamp.year < _YEARS[1]:
-        raise _Bad(f"out of range: year {stamp.year} is outside [{_YEARS[0]}, {_YEARS[1]})")
+    if not YEARS[0] <= stamp.year < YEARS[1]:
+        raise _Bad(f"out of range: year {stamp.year} is outside [{YEARS[0]}, {YEARS[1]})")
     return stamp
 
 

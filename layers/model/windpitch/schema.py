@@ -134,6 +134,11 @@ ANEMOMETERS: Final = ("Ws1_avg", "Ws2_avg")
 # so other fleets can be scored, but it must not smuggle markup or control characters.
 TURBINE_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
+# Timestamps are plausible SCADA times: years 1990 to 2099 (a typo such as 0215 or 20150 is refused).
+YEARS: Final = (1990, 2100)
+# The same, as a JSON Schema pattern for the OpenAPI document (1990-2099).
+YEAR_PATTERN: Final = r"^(199[0-9]|20[0-9]{2})-"
+
 # La Haute Borne's four turbines (la-haute-borne_asset_table.csv): the batch job checks names
 # against this fleet.
 FLEET: Final = ("R80711", "R80721", "R80736", "R80790")

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
-from windpitch.schema import FIELDS, TIME_FIELD, TURBINE_FIELD, TURBINE_PATTERN
+from windpitch.schema import FIELDS, TIME_FIELD, TURBINE_FIELD, TURBINE_PATTERN, YEAR_PATTERN
 
 from .limits import MAX_RECORDS
 
@@ -33,6 +33,7 @@ def _field_schemas() -> dict[str, dict[str, Any]]:
         TIME_FIELD: {
             "type": "string",
             "format": "date-time",
+            "pattern": YEAR_PATTERN,
             "description": "Timestamp with UTC offset (ISO 8601); month and hour (UTC) are model inputs",
             "examples": ["2017-02-08T08:00:00+01:00"],
         },
@@ -64,6 +65,13 @@ RECORD_SCHEMA: Final = {
     "additionalProperties": False,
 }
 
+# An item of ``records``: what is scored is a ScadaRecord; anything else is still accepted in the request
+# and rejected on its own, with the reason, in its result (``ok: false``), so it never costs the others.
+ITEM_SCHEMA: Final = {
+    "anyOf": [RECORD_SCHEMA, {}],
+    "description": "A ScadaRecord is scored; any other item is rejected on its own in its result, with the reason.",
+}
+
 # GET /predict?Ws1_avg=10: every schema field may be a query parameter (a string on the wire).
 PredictQuery = create_model(  # type: ignore[call-overload]
     "PredictQuery",
@@ -78,7 +86,7 @@ class PredictRequest(BaseModel):
     model_config = ConfigDict(defer_build=True, extra="forbid")
 
     records: Annotated[
-        list[Annotated[dict[str, Any], WithJsonSchema(RECORD_SCHEMA)]],
+        list[Annotated[Any, WithJsonSchema(ITEM_SCHEMA)]],
         Field(
             min_length=1,
             max_length=MAX_RECORDS,

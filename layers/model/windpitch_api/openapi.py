@@ -60,8 +60,12 @@ def build_document() -> dict[str, Any]:
         for parameter in operation.get("parameters", []):
             schema = FIELD_SCHEMAS.get(parameter.get("name"))
             if parameter.get("in") == "query" and schema:
-                parameter["schema"] = {k: v for k, v in schema.items() if k != "description"}
-                parameter["description"] = schema["description"]
+                # An empty value (`?P_avg=`, as an HTML form sends a blank field) means not given: imputed.
+                given = {k: v for k, v in schema.items() if k != "description"}
+                parameter["schema"] = {"anyOf": [given, {"type": "string", "maxLength": 0}]}
+                parameter["description"] = f"{schema['description']} Empty: not given (imputed)."
+    # The route's body parameter defaults to None only so the handler can read the event itself.
+    document["paths"]["/predict"]["post"]["requestBody"]["required"] = True
     _attach_responses(document)
     _prune_components(document)
     return document
