@@ -15,7 +15,7 @@ CARD := $(ARTIFACTS)/model_card.json
 MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py features.py data.py train.py export.py runtime.py evaluation.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test lint bench fetch-data lock clean
+.PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test lint bench checkov fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,7 +82,15 @@ chromium:  ## Debian's chromium for the dashboard's browser tests, when missing 
 		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; } || \
 		echo "chromium: could not install it; the browser tests will skip with the reason"; }
 
-test: $(STAMP) build dashboard chromium  ## lint and run every test
+CHECKOV := .venv-checkov/bin/checkov
+$(CHECKOV): requirements-checkov.txt
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV)  ## checkov, the IaC security scanner, in its own venv (its pins clash with .venv's)
+
+test: $(STAMP) build dashboard chromium $(CHECKOV)  ## lint and run every test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -109,4 +117,4 @@ lock:  ## re-pin requirements-dev.txt from requirements-dev.in in a fresh venv
 	rm -rf .venv-lock
 
 clean:  ## remove the venv, build output and trained artifacts
-	rm -rf $(VENV) .aws-sam $(ARTIFACTS) .pytest_cache .ruff_cache .mypy_cache test-artifacts
+	rm -rf $(VENV) .venv-checkov .aws-sam $(ARTIFACTS) .pytest_cache .ruff_cache .mypy_cache test-artifacts
