@@ -13,12 +13,14 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from flask import Response, request
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.local.apigw.local_apigw_service import LocalApigwService
+from samcli.yamlhelper import yaml_parse
 
 from .runner import InProcessLambdaRunner
 
@@ -40,7 +42,14 @@ def build_service(
     parameters = dict(parameter_overrides or {})
     # Deployed, the API allows the dashboard's CloudFront origin; locally, the local dashboard's.
     parameters.setdefault("AllowedOrigin", DASHBOARD_ORIGIN)
-    stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides=parameters)
+    # SAM CLI ignores resource Conditions locally (the client API's function would take /predict over):
+    # leave out what the template would not deploy with these parameters.
+    document = yaml_parse(template.read_text())
+    for name in absent_resources(document, parameters):
+        del document["Resources"][name]
+    # Given a dictionary (not the file), SAM reads paths relative to the working directory; the runner and
+    # the API provider below resolve them against the template's folder.
+    stacks, _ = SamLocalStackProvider.get_stacks(parameter_overrides=parameters, template_dictionary=document)
     functions = SamFunctionProvider(stacks, use_raw_codeuri=True)
     runner = InProcessLambdaRunner(functions.get_all(), template.parent, build_dir, overrides)
     api = ApiProvider(stacks, cwd=str(template.parent)).api
@@ -50,6 +59,46 @@ def build_service(
     service.create()
     service._app.before_request(_refuse_undecodable_body)
     return service, runner
+
+
+def absent_resources(template: dict[str, Any], parameters: dict[str, str]) -> set[str]:
+    """Resources whose ``Condition`` is false for these parameter values (defaults for the others).
+
+    Understands what this template's conditions use: ``Fn::Equals`` of a parameter and a literal, and
+    ``Fn::And``/``Fn::Or``/``Fn::Not``/``Condition`` over those.
+
+    Example:
+        >>> on = {"Fn::Equals": [{"Ref": "On"}, "true"]}
+        >>> t = {"Parameters": {"On": {"Default": "false"}}, "Conditions": {"C": on},
+        ...      "Resources": {"X": {"Condition": "C"}, "Y": {}}}
+        >>> absent_resources(t, {}), absent_resources(t, {"On": "true"})
+        ({'X'}, set())
+    """
+    values = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    values.update(parameters)
+    conditions = template.get("Conditions", {})
+
+    def holds(expression: Any) -> bool:
+        if isinstance(expression, dict) and len(expression) == 1:
+            [(function, arguments)] = expression.items()
+            if function == "Fn::Equals":
+                left, right = (values.get(a["Ref"], "") if isinstance(a, dict) else str(a) for a in arguments)
+                return bool(left == right)
+            if function == "Fn::And":
+                return all(holds(a) for a in arguments)
+            if function == "Fn::Or":
+                return any(holds(a) for a in arguments)
+            if function == "Fn::Not":
+                return not holds(arguments[0])
+            if function == "Condition":
+                return holds(conditions[arguments])
+        raise ValueError(f"cannot evaluate the condition {expression!r} locally")
+
+    return {
+        name
+        for name, resource in template.get("Resources", {}).items()
+        if "Condition" in resource and not holds(conditions[resource["Condition"]])
+    }
 
 
 def _refuse_undecodable_body() -> Response | None:

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, running_stack
+from windpitch_local.load import Kind, run_load, scored
 
 BUILT_CARD = ROOT / ".aws-sam" / "build" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
 INTERVALS = 8  # --days 0.05 from 2015-06-01T00:00Z: 00:00 … 01:10
@@ -56,6 +57,25 @@ def test_the_api_answers_beside_the_batch(stack: dict[str, Any]) -> None:
     answer = requests.get(f"{stack['api']}/predict", params={"Ws1_avg": "10"}, timeout=10)
     assert answer.status_code == 200
     assert abs(answer.json()["pitch_deg"]) < 3  # fine pitch at 10 m/s
+
+
+def test_the_stack_answers_a_bounded_load_without_errors(stack: dict[str, Any]) -> None:
+    """600 requests, 8 at a time, over the API and the dashboard's data: every one answered and right.
+
+    Timings are recorded by bench/load_stack.py in docs/reliability.md, never asserted here.
+    """
+    api, site = stack["api"], stack["dashboard"].rstrip("/")
+    records = [{"Ws_avg": 4 + i % 20 * 0.6} for i in range(100)]
+    kinds = [
+        Kind("health", "GET", f"{api}/health"),
+        Kind("predict GET", "GET", f"{api}/predict?Ws1_avg=12", ok=scored),
+        Kind("predict POST", "POST", f"{api}/predict", {"records": records}, ok=scored),
+        Kind("fleet", "GET", f"{site}/dashboard/fleet.json"),
+    ]
+    result = run_load(kinds, count=600, concurrency=8, deadline_s=120)
+    assert result.total_errors == 0, result.examples
+    assert result.sent == 600
+    assert {name: len(times) for name, times in result.latencies.items()} == dict.fromkeys(result.latencies, 150)
 
 
 def test_stopping_the_stack_stops_its_servers(stack: dict[str, Any]) -> None:

@@ -39,13 +39,13 @@ def resource_prefixes(statement: dict[str, Any]) -> set[str]:
 
 
 def test_there_are_three_functions_each_with_its_own_role() -> None:
-    assert sorted(FUNCTIONS) == ["BatchFunction", "HealthFunction", "PredictFunction"]
+    assert sorted(FUNCTIONS) == ["BatchFunction", "ClientPredictFunction", "HealthFunction", "PredictFunction"]
     for name in FUNCTIONS:
         assert "Role" not in props(name), f"{name} must get its own role from SAM, not a shared one"
     assert "Policies" not in TEMPLATE["Globals"]["Function"], "no permission may be granted to every function"
 
 
-@pytest.mark.parametrize("function", ["PredictFunction", "HealthFunction"])
+@pytest.mark.parametrize("function", ["PredictFunction", "HealthFunction", "ClientPredictFunction"])
 def test_the_api_functions_touch_no_data(function: str) -> None:
     assert "Policies" not in props(function), f"{function} needs no permission beyond logs, metrics and traces"
 
@@ -98,10 +98,10 @@ def test_the_dashboard_is_served_only_through_cloudfront_with_origin_access_cont
     assert {tuple(b["AllowedMethods"]) for b in behaviours} == {("GET", "HEAD")}
 
 
-@pytest.mark.parametrize("function", ["BatchFunction", "HealthFunction", "PredictFunction"])
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_function_has_reserved_concurrency_and_its_own_log_retention(function: str) -> None:
     reserved = props(function)["ReservedConcurrentExecutions"]
-    assert reserved["Fn::If"][0] == "Reserve" and reserved["Fn::If"][1] >= 1
+    assert reserved["Fn::If"][0] in {"Reserve", "ReserveForClients"} and reserved["Fn::If"][1] >= 1
     log_group = props(f"{function}LogGroup")
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert function in str(log_group["LogGroupName"])
@@ -121,3 +121,31 @@ def test_the_batch_failure_path_is_encrypted_and_alarmed() -> None:
     assert props("BatchFailureQueue")["SqsManagedSseEnabled"] is True
     assert props("BatchFunction")["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
     assert props("BatchErrorsAlarm")["MetricName"] == "Errors"
+
+
+def test_programmatic_clients_can_be_given_api_keys_with_a_usage_plan() -> None:
+    """ClientApiKeys=true: a second API, key required on every method, throttle and quota per key."""
+    api, function = RESOURCES["ClientApi"], RESOURCES["ClientPredictFunction"]
+    assert api["Condition"] == function["Condition"] == RESOURCES["ClientPredictFunctionLogGroup"]["Condition"]
+    assert TEMPLATE["Conditions"][api["Condition"]] == {"Fn::Equals": [{"Ref": "ClientApiKeys"}, "true"]}
+    assert TEMPLATE["Parameters"]["ClientApiKeys"]["Default"] == "false"
+    auth = api["Properties"]["Auth"]
+    assert auth["ApiKeyRequired"] is True
+    plan = auth["UsagePlan"]
+    assert plan["CreateUsagePlan"] == "PER_API"
+    assert plan["Throttle"] == {"RateLimit": {"Ref": "ClientRateLimit"}, "BurstLimit": {"Ref": "ClientBurstLimit"}}
+    assert plan["Quota"] == {"Limit": {"Ref": "ClientDailyQuota"}, "Period": "DAY"}
+    events = function["Properties"]["Events"].values()
+    assert {e["Properties"]["RestApiId"]["Ref"] for e in events} == {"ClientApi"}, "only the client API calls it"
+    assert function["Properties"]["CodeUri"] == props("PredictFunction")["CodeUri"], "the same handler"
+
+
+def test_the_local_api_serves_what_the_template_deploys() -> None:
+    """SAM CLI ignores Conditions; windpitch_local leaves out the resources a condition turns off."""
+    from windpitch_local.api import absent_resources
+
+    assert absent_resources(TEMPLATE, {}) == {"ClientApi", "ClientPredictFunction", "ClientPredictFunctionLogGroup"}
+    assert absent_resources(TEMPLATE, {"ClientApiKeys": "true", "ConfigureApiGatewayLogging": "false"}) == {
+        "ApiGatewayCloudWatchRole",
+        "ApiGatewayAccount",
+    }
