@@ -88,12 +88,9 @@ def start_server(command: list[str], probe: str, deadline_s: float = 120) -> sub
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    from windpitch_local.processes import stop_process
+
+    stop_process(process, timeout=10)
 
 
 def require_build() -> list[Path]:

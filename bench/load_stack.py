@@ -14,7 +14,6 @@ count, errors (must be 0), p50/p99; and exits 1 on any error.
 from __future__ import annotations
 
 import argparse
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import requests
 from common import ROOT, machine
 
 from windpitch_local.load import Kind, run_load, scored
+from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
 
 RECORDS = [{"Ws_avg": 4 + (i % 20) * 0.6, "P_avg": 50.0 * (i % 40)} for i in range(100)]
@@ -73,12 +73,7 @@ def main() -> None:
         result = run_load(kinds, count=args.requests, concurrency=args.concurrency, deadline_s=args.deadline)
         runs = batch_runs(f"http://127.0.0.1:{ports['s3']}") - runs_before
     finally:
-        stack.send_signal(signal.SIGTERM)
-        try:
-            stack.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            stack.kill()
-            stack.wait()
+        stop_process(stack)
     print(machine("numpy", "aws-lambda-powertools", "aws-sam-cli", "moto"))
     print(f"{result.sent + result.total_errors} requests in {result.wall_s:.1f} s ({args.concurrency} concurrent, "
           f"loopback); the scheduled batch committed {runs} runs meanwhile")  # fmt: skip

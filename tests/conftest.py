@@ -255,13 +255,13 @@ STACK_LAST_INTERVAL = "2015-06-01T01:10:00Z"  # --start 2015-06-01 --days 0.05: 
 def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterator[dict[str, Any]]:
     """`python -m windpitch_local stack` replaying 8 intervals after ``backfill_days``, once all four
     turbines' data is published; yields its URLs, ports, an S3 client on it, and the process."""
-    import signal
     import subprocess
     import sys
     import time
 
     import boto3
 
+    from windpitch_local.processes import stop_process
     from windpitch_local.s3 import free_port
 
     ports = {"api": free_port(), "s3": free_port(), "dashboard": free_port()}
@@ -297,10 +297,5 @@ def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterato
             "process": process,
         }
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()

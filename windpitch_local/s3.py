@@ -14,6 +14,8 @@ import time
 import urllib.request
 from types import TracebackType
 
+from .processes import stop_process
+
 HOST = "127.0.0.1"
 
 
@@ -58,13 +60,8 @@ class MotoServer:
         raise OSError(f"moto's server did not answer on {self.endpoint} within {self.startup_s:g} s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout=10)
         self.process = None
 
     def __enter__(self) -> MotoServer:

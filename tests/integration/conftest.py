@@ -1,6 +1,5 @@
 """Fixtures the integration tests share: the Docker-free local API, started once, always stopped."""
 
-import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
+from windpitch_local.processes import stop_process
 
 BUILT_CARD = ROOT / ".aws-sam" / "build" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
 
@@ -52,10 +52,5 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert f"windpitch from {BUILT_CARD.parents[1]}" in log.read(), "the function must import the built layer"
         yield url
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=10)
         log.close()
