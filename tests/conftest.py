@@ -282,7 +282,10 @@ def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterato
             try:
                 fleet = json.loads(s3.get_object(Bucket="windpitch-local", Key="dashboard/fleet.json")["Body"].read())
                 if [t["last_time"] for t in fleet["turbines"]] == [STACK_LAST_INTERVAL] * 4:
-                    break
+                    # fleet.json is written before the run's manifest (the commit, written last): wait for it.
+                    latest = s3.get_object(Bucket="windpitch-local", Key="dashboard/manifest.json")["Body"].read()
+                    if json.loads(latest)["run_id"] == fleet["run_id"]:
+                        break
             except Exception:  # noqa: S110 - not up yet, or not published yet: poll again
                 pass
             time.sleep(0.5)
