@@ -12,45 +12,30 @@ repeats), p50/p99 latency over all repeats, errors (must be 0), and each server'
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import requests
 from common import machine, peak_rss_mb, start_server, stop_server
 
+from windpitch_local.load import Kind, run_load
 from windpitch_local.s3 import free_port
 
 RECORDS = [{"Ws_avg": 4 + (i % 20) * 0.6, "P_avg": 50.0 * (i % 40)} for i in range(100)]
 
 
 def load(base: str, kind: str, count: int, concurrency: int) -> tuple[float, list[float], int]:
-    """``count`` requests on ``concurrency`` threads; (requests/s, latencies ms, errors)."""
-    body = json.dumps({"records": RECORDS})
-
-    def one(_: int) -> tuple[float, bool]:
-        started = time.perf_counter()
-        try:
-            if kind == "GET":
-                answer = requests.get(f"{base}/predict", params={"Ws1_avg": "10"}, timeout=30)
-            else:
-                answer = requests.post(f"{base}/predict", data=body, headers={"Content-Type": "application/json"},
-                                       timeout=30)  # fmt: skip
-            ok = answer.status_code == 200
-        except requests.RequestException:
-            ok = False
-        return (time.perf_counter() - started) * 1000, ok
-
-    began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(one, range(count)))
-    wall = time.perf_counter() - began
-    return count / wall, [ms for ms, _ in results], sum(1 for _, ok in results if not ok)
+    """``count`` requests of one kind on ``concurrency`` threads (windpitch_local.load, loopback only,
+    a keep-alive session per thread); (requests/s, latencies ms, errors)."""
+    request = (
+        Kind(kind, "GET", f"{base}/predict?Ws1_avg=10")
+        if kind == "GET"
+        else Kind(kind, "POST", f"{base}/predict", {"records": RECORDS})
+    )
+    result = run_load([request], count=count, concurrency=concurrency, deadline_s=600)
+    return count / result.wall_s, result.latencies[kind], result.total_errors
 
 
 def main() -> None:

@@ -22,12 +22,11 @@ import boto3
 import numpy as np
 import requests
 from common import ROOT, machine
+from http_throughput import RECORDS
 
 from windpitch_local.load import Kind, run_load, scored
 from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
-
-RECORDS = [{"Ws_avg": 4 + (i % 20) * 0.6, "P_avg": 50.0 * (i % 40)} for i in range(100)]
 
 
 def wait_for_first_run(dashboard: str, deadline_s: float = 180) -> None:

@@ -33,35 +33,26 @@ REQUESTS: dict[str, dict[str, Any]] = {
 }
 
 
-def generate(
-    name: str, method: str, path: str, query: dict[str, str] | None = None, body: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def sam_event(*arguments: str) -> dict[str, Any]:
+    """``sam local generate-event ARGUMENTS``, parsed (SAM CLI from this venv, telemetry off)."""
     sam = Path(sys.executable).with_name("sam")
-    text = json.dumps(body) if body is not None else ""
     out = subprocess.run(
-        [
-            str(sam),
-            "local",
-            "generate-event",
-            "apigateway",
-            "aws-proxy",
-            "--method",
-            method,
-            "--path",
-            path.lstrip("/"),
-            "--resource",
-            path,
-            "--body",
-            text,
-            "--stage",
-            "dev",
-        ],
+        [str(sam), "local", "generate-event", *arguments],
         capture_output=True,
         text=True,
         check=True,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
     )
     event: dict[str, Any] = json.loads(out.stdout)
+    return event
+
+
+def generate(
+    name: str, method: str, path: str, query: dict[str, str] | None = None, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    text = json.dumps(body) if body is not None else ""
+    event = sam_event("apigateway", "aws-proxy", "--method", method, "--path", path.lstrip("/"),
+                      "--resource", path, "--body", text, "--stage", "dev")  # fmt: skip
     event["path"] = path
     event["body"] = text or None
     event["isBase64Encoded"] = False
@@ -81,26 +72,7 @@ def generate(
 
 def scheduled_event() -> dict[str, Any]:
     """`sam local generate-event cloudwatch scheduled-event` for the batch's rule (the local stack sends it)."""
-    sam = Path(sys.executable).with_name("sam")
-    out = subprocess.run(
-        [
-            str(sam),
-            "local",
-            "generate-event",
-            "cloudwatch",
-            "scheduled-event",
-            "--region",
-            "eu-west-3",
-            "--rule",
-            "windpitch-dev-BatchSchedule",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
-    )
-    event: dict[str, Any] = json.loads(out.stdout)
-    return event
+    return sam_event("cloudwatch", "scheduled-event", "--region", "eu-west-3", "--rule", "windpitch-dev-BatchSchedule")
 
 
 def main() -> None:

@@ -1,6 +1,5 @@
 """Fixtures the integration tests share: the Docker-free local API, started once, always stopped."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -11,14 +10,9 @@ import requests
 
 from tests.conftest import ROOT
 from windpitch_local.processes import stop_process
+from windpitch_local.s3 import free_port
 
 BUILT_CARD = ROOT / ".aws-sam" / "build" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import requests
 
-from tests.conftest import ROOT, running_stack
+from tests.conftest import running_stack
+from tests.integration.conftest import BUILT_CARD
 from windpitch_local.load import Kind, run_load, scored
 
-BUILT_CARD = ROOT / ".aws-sam" / "build" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
 INTERVALS = 8  # --days 0.05 from 2015-06-01T00:00Z: 00:00 … 01:10
 TURBINES = 4
 

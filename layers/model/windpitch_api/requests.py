@@ -20,13 +20,11 @@ from .limits import MAX_BODY_BYTES, MAX_RECORDS
 ENVELOPE = 'must be a JSON object: {"records": [...]}'
 
 
-def query_record(event: APIGatewayProxyEvent) -> dict[str, str]:
-    """The query string as one record; a field given twice is refused (which value would be meant?)."""
+def query_record(event: APIGatewayProxyEvent) -> dict[str, Any]:
+    """The query string as one record; a field given twice is :class:`Repeated`, which the domain refuses
+    as it refuses a JSON key given twice (which value would be meant?)."""
     values = event.multi_value_query_string_parameters or {}
-    repeated = [{"field": k, "reason": "given more than once"} for k, v in values.items() if len(v) > 1]
-    if repeated:
-        raise ApiError(400, "invalid record", repeated)
-    return {k: v[0] for k, v in values.items() if v}
+    return {k: v[0] if len(v) == 1 else Repeated(tuple(v)) for k, v in values.items() if v}
 
 
 def body_records(event: APIGatewayProxyEvent) -> list[Any]:
