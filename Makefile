@@ -12,7 +12,10 @@ STAMP := $(VENV)/.installed
 ARTIFACTS := layers/model/windpitch/artifacts
 CARD := $(ARTIFACTS)/model_card.json
 # Retrain when the code that defines the model changes (about 20 s on 2 cores).
-MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py features.py data.py train.py export.py runtime.py evaluation.py)
+MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py features.py imputation.py runtime.py) \
+	$(wildcard windpitch_train/*.py) layers/batch/windpitch_frames/loading.py layers/batch/windpitch_frames/quality.py
+# La Haute Borne's asset table, the worked example of a farm's (fleet and rated power); used when present.
+ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test lint bench checkov fetch-data lock clean
@@ -31,10 +34,10 @@ $(STAMP): requirements-dev.txt pyproject.toml
 venv: $(STAMP)  ## create .venv with the pinned development dependencies
 
 $(CARD): $(STAMP) $(MODEL_SOURCES)
-	$(PY) -m windpitch train
+	$(PY) -m windpitch train $(if $(ASSETS),--assets $(ASSETS))
 
 model: $(STAMP)  ## train the model into the layer (when SCADA data is found)
-	@if $(PY) -c "from windpitch.data import resolve_data_path; resolve_data_path()" 2>/dev/null; then \
+	@if $(PY) -c "from windpitch_train.datasets import resolve_data_path; resolve_data_path()" 2>/dev/null; then \
 		$(MAKE) --no-print-directory $(CARD); \
 	else \
 		echo "model: no SCADA data found; real-data tests will skip (see README: Data)"; \

@@ -15,9 +15,11 @@ import argparse
 import numpy as np
 
 from windpitch.anomalies import AnomalyRule, find_events
-from windpitch.data import frame_inputs, load_scada, resolve_data_path
 from windpitch.runtime import PitchModel
-from windpitch.train import Split, clean
+from windpitch_frames.inputs import frame_inputs
+from windpitch_frames.loading import load_scada
+from windpitch_train.datasets import resolve_data_path
+from windpitch_train.train import Split, clean
 
 THRESHOLDS = (3.0, 5.0, 8.0, 10.0)
 PERSISTENCE = (1, 2, 3, 6, 12)

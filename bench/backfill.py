@@ -21,12 +21,12 @@ import time
 import boto3
 from common import machine
 
-from windpitch.data import resolve_data_path
 from windpitch.runtime import PitchModel
 from windpitch_batch.config import BatchConfig
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import RETRIES, S3Store
 from windpitch_local.s3 import MotoServer
+from windpitch_train.datasets import resolve_data_path
 
 
 def main() -> None:
@@ -52,7 +52,7 @@ def main() -> None:
             started = time.perf_counter()
             if profiler:
                 profiler.enable()
-            manifest = run_batch(S3Store(bucket, client), model, BatchConfig(bucket=bucket))
+            manifest = run_batch(S3Store(bucket, client), model, BatchConfig(bucket=bucket)).as_dict()
             if profiler:
                 profiler.disable()
             walls.append(time.perf_counter() - started)

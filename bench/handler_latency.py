@@ -33,8 +33,9 @@ from common import BUILD, ROOT, machine, measure_ms, percentile, require_build, 
 from seed_service import create_app as seed_app
 from seedway import fit_seed_model
 
-from windpitch.data import load_scada, resolve_data_path
 from windpitch.schema import TARGET, TIME_FIELD
+from windpitch_frames.loading import load_scada
+from windpitch_train.datasets import resolve_data_path
 
 
 def real_records(count: int, data: str | None) -> list[dict[str, Any]]:

@@ -28,9 +28,11 @@ from seedway import fit_seed_model, seed_predict, seed_row
 
 import windpitch
 from windpitch.artifacts import default_model_dir, load_pipeline
-from windpitch.data import frame_inputs, load_scada, resolve_data_path
 from windpitch.records import parse_record
 from windpitch.runtime import PitchModel
+from windpitch_frames.inputs import frame_inputs
+from windpitch_frames.loading import load_scada
+from windpitch_train.datasets import resolve_data_path
 
 SEED = "seed's way: 1-row DataFrame + prep + RandomForest.predict"
 

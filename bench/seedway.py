@@ -12,9 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from windpitch.data import load_scada, resolve_data_path
 from windpitch.schema import TARGET, TIME_FIELD
-from windpitch.train import Split, clean, seed_recipe, seed_recipe_features
+from windpitch_frames.loading import load_scada
+from windpitch_train.datasets import resolve_data_path
+from windpitch_train.train import Split, clean, seed_recipe, seed_recipe_features
 
 ROOT = Path(__file__).resolve().parents[1]
 

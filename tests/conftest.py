@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 
 from windpitch.artifacts import CARD_FILE, MODEL_DIR_ENV, default_model_dir, read_card
-from windpitch.data import DataError, content_sha256, resolve_data_path
+from windpitch.errors import DataError
 from windpitch.features import FEATURES_VERSION
 from windpitch.predict import load_model
-from windpitch.train import Hyperparameters, train
+from windpitch_train.datasets import content_sha256, resolve_data_path
+from windpitch_train.train import Hyperparameters, train
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -88,11 +89,23 @@ def synthetic_csv(tmp_path_factory: pytest.TempPathFactory, synthetic_frame: pd.
 SMALL = Hyperparameters(max_iter=12, max_depth=4, learning_rate=0.3, min_samples_leaf=20)
 
 
+# La Haute Borne's fleet, as its asset table lists it: the synthetic model serves all four turbines,
+# though its data names two (a turbine may join a fleet before it has history).
+LHB_FLEET = ("R80711", "R80721", "R80736", "R80790")
+
+
+def asset_table(path: Path, fleet: tuple[str, ...] = LHB_FLEET, rated_kw: float = 2050.0) -> Path:
+    """An asset table in OpenOA's shape (the columns windpitch reads, and two it ignores)."""
+    rows = [f"{name},48.45,5.58,{rated_kw:g},Senvion" for name in fleet]
+    path.write_text("\n".join(["Wind_turbine_name,Latitude,Longitude,Rated_power,Manufacturer", *rows]) + "\n")
+    return path
+
+
 @pytest.fixture(scope="session")
 def synthetic_model_dir(tmp_path_factory: pytest.TempPathFactory, synthetic_csv: Path) -> Path:
     """A model trained by the real training code on synthetic data (seconds, no real data needed)."""
     out = tmp_path_factory.mktemp("model")
-    train(synthetic_csv, out, hp=SMALL, progress=False)
+    train(synthetic_csv, out, hp=SMALL, progress=False, assets=asset_table(out.parent / "assets.csv"))
     return out
 
 

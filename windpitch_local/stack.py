@@ -99,9 +99,9 @@ def start_s3(config: StackConfig) -> MotoServer:
 
 def start_replay(config: StackConfig, stop: threading.Event) -> threading.Thread:
     # Imported here, once the runner has put the built layers first on sys.path (as /opt/python).
-    from windpitch.data import resolve_data_path
     from windpitch_batch.replay import plan_replay, replay
     from windpitch_batch.store import S3Store
+    from windpitch_train.datasets import resolve_data_path
 
     raw = resolve_data_path(config.data).read_bytes()
     text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()

@@ -49,11 +49,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("refusing to run: the model is unavailable", extra={"reason": str(exc)})
         raise
     logger.append_keys(schedule_time=event.get("time"), model_version=model.info.version)
-    manifest = run_batch(bucket(config.bucket), model, config, remaining_ms=context.get_remaining_time_in_millis)
+    outcome = run_batch(bucket(config.bucket), model, config, remaining_ms=context.get_remaining_time_in_millis)
+    manifest = outcome.manifest or {}
     for field, name in COUNTS.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=manifest.get(field, 0))
-    if "anomalies" in manifest:
+    if outcome.committed:
         metrics.add_metric(name="OpenAnomalies", unit=MetricUnit.Count, value=manifest["anomalies"]["open"])
-    summary = {k: v for k, v in manifest.items() if k != "inputs"}
+    summary = outcome.summary()
     logger.info("batch run", extra={"run": summary})
     return summary

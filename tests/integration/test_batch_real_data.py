@@ -35,7 +35,7 @@ def test_three_days_of_real_scada_published_and_equal_to_the_api(
     (backfill,) = plan.files
     s3.put_object(Bucket=BUCKET, Key="raw/2015-07-01.csv.gz", Body=gzip.compress(backfill.body, mtime=0))
 
-    manifest = run_batch(store, model, BatchConfig(bucket=BUCKET))
+    manifest = run_batch(store, model, BatchConfig(bucket=BUCKET)).as_dict()
 
     lines = backfill.body.decode().splitlines()
     assert manifest["rows_in"] == len(lines) - 1 == 4 * 3 * 144

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from windpitch.data import frame_inputs, load_scada
 from windpitch.predict import predict
 from windpitch.runtime import PitchModel
-from windpitch.train import Split, clean
+from windpitch_frames.inputs import frame_inputs
+from windpitch_frames.loading import load_scada
+from windpitch_train.train import Split, clean
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed (the dashboard's evaluator runs on it)")

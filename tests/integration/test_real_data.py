@@ -12,10 +12,12 @@ import pytest
 
 import windpitch
 from windpitch.artifacts import load_pipeline, read_card
-from windpitch.data import DATA_CONTENT_SHA256, content_sha256, frame_inputs, load_scada
-from windpitch.evaluation import error_stats, regimes
 from windpitch.runtime import PitchModel
-from windpitch.train import Split, clean, seed_recipe, seed_recipe_features
+from windpitch_frames.inputs import frame_inputs
+from windpitch_frames.loading import load_scada
+from windpitch_train.datasets import DATA_CONTENT_SHA256, content_sha256
+from windpitch_train.evaluation import error_stats, regimes
+from windpitch_train.train import Split, clean, seed_recipe, seed_recipe_features
 
 pytestmark = pytest.mark.real_data
 

@@ -56,7 +56,7 @@ def test_a_bad_file_is_quarantined_whole_and_the_good_file_beside_it_is_scored(
     s3.put_object(Bucket=BUCKET, Key="raw/a-good.csv", Body=scada_bytes(good_frame()))
     s3.put_object(Bucket=BUCKET, Key="raw/b-bad.csv", Body=data)
 
-    manifest = run_batch(store, pitch_model, CONFIG)
+    manifest = run_batch(store, pitch_model, CONFIG).as_dict()
 
     assert manifest["files_in"] == 2
     assert manifest["files_rejected"] == 1
@@ -72,7 +72,7 @@ def test_a_bad_file_is_quarantined_whole_and_the_good_file_beside_it_is_scored(
     assert reason in report["reason"]
     assert report["key"] == "raw/b-bad.csv"
     assert list(quarantine.values()) == [data], "the file is kept as it was sent"
-    assert run_batch(store, pitch_model, CONFIG) == {"status": "nothing to do"}, "not retried forever"
+    assert run_batch(store, pitch_model, CONFIG).as_dict() == {"status": "nothing to do"}, "not retried forever"
 
 
 def test_bad_rows_are_quarantined_with_line_and_reason_and_the_rest_is_scored(
@@ -103,7 +103,7 @@ def test_bad_rows_are_quarantined_with_line_and_reason_and_the_rest_is_scored(
     sent = [header, *rows[:10], *bad.values(), *rows[10:]]
     s3.put_object(Bucket=BUCKET, Key="raw/mixed.csv", Body=body(sent))
 
-    manifest = run_batch(store, pitch_model, CONFIG)
+    manifest = run_batch(store, pitch_model, CONFIG).as_dict()
 
     assert manifest["rows_in"] == len(sent) - 1
     assert manifest["rows_scored"] == GOOD_ROWS
@@ -124,5 +124,5 @@ def test_bad_rows_are_quarantined_with_line_and_reason_and_the_rest_is_scored(
 def test_a_raw_file_in_engie_full_export_shape_is_scored(s3: Any, store: S3Store, pitch_model: Any) -> None:
     """ENGIE's own export: semicolon-separated; the batch reads the same shapes as training."""
     s3.put_object(Bucket=BUCKET, Key="raw/engie.csv.gz", Body=scada_bytes(good_frame(), gz=True, sep=";"))
-    manifest = run_batch(store, pitch_model, CONFIG)
+    manifest = run_batch(store, pitch_model, CONFIG).as_dict()
     assert (manifest["rows_scored"], manifest["rows_rejected"]) == (GOOD_ROWS, 0)

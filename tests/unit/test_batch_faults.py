@@ -67,14 +67,14 @@ def test_a_failed_run_publishes_no_manifest_and_the_next_run_recovers(
     failing = FailingStore(s3, FAULTS[fault])
 
     with pytest.raises(ClientError, match="injected"):
-        run_batch(failing, pitch_model, CONFIG)
+        run_batch(failing, pitch_model, CONFIG).as_dict()
 
     assert failing.failed
     assert not bucket_snapshot(s3, "manifests/"), "nothing is committed"
     assert "dashboard/manifest.json" not in bucket_snapshot(s3, "dashboard/")
     assert not bucket_snapshot(s3, "state/leases/"), "a failed run releases its leases"
 
-    manifest = run_batch(store, pitch_model, CONFIG)
+    manifest = run_batch(store, pitch_model, CONFIG).as_dict()
 
     assert manifest["files_in"] == 3
     assert manifest["rows_in"] == manifest["rows_scored"] + manifest["rows_rejected"] == len(frame)
@@ -82,7 +82,7 @@ def test_a_failed_run_publishes_no_manifest_and_the_next_run_recovers(
     published = pd.concat([pd.read_parquet(io.BytesIO(b)) for b in parts.values()], ignore_index=True)
     assert len(published) == len(frame)
     assert not published.duplicated(["turbine", "timestamp"]).any()
-    assert run_batch(store, pitch_model, CONFIG) == {"status": "nothing to do"}
+    assert run_batch(store, pitch_model, CONFIG).as_dict() == {"status": "nothing to do"}
 
 
 def test_transient_s3_errors_are_retried_by_the_sdk(s3: Any, store: S3Store, pitch_model: Any) -> None:
@@ -100,7 +100,7 @@ def test_transient_s3_errors_are_retried_by_the_sdk(s3: Any, store: S3Store, pit
 
     s3.meta.events.register_first("before-send.s3.PutObject", slow_down)
     try:
-        manifest = run_batch(store, pitch_model, CONFIG)
+        manifest = run_batch(store, pitch_model, CONFIG).as_dict()
     finally:
         s3.meta.events.unregister("before-send.s3.PutObject", slow_down)
 

@@ -15,11 +15,12 @@ import pytest
 
 from tests.conftest import BUCKET, bucket_snapshot, scada_bytes, synthetic_scada
 from windpitch.anomalies import AnomalyRule, find_events
-from windpitch.data import frame_inputs, load_scada
 from windpitch_batch.config import BatchConfig
 from windpitch_batch.outputs import by_date, json_bytes, parquet_bytes
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
+from windpitch_frames.inputs import frame_inputs
+from windpitch_frames.loading import load_scada
 
 CONFIG = BatchConfig(bucket=BUCKET)
 COLUMNS = {
@@ -51,7 +52,7 @@ def published(s3: Any, store: S3Store, pitch_model: Any, tmp_path: Path) -> tupl
     frame = synthetic_scada(144 * 3, seed=21, freq="10min", start="2015-08-30")
     s3.put_object(Bucket=BUCKET, Key="raw/a.csv", Body=scada_bytes(frame.iloc[: len(frame) // 2]))
     s3.put_object(Bucket=BUCKET, Key="raw/b.csv.gz", Body=scada_bytes(frame.iloc[len(frame) // 2 :], gz=True))
-    manifest = run_batch(store, pitch_model, CONFIG)
+    manifest = run_batch(store, pitch_model, CONFIG).as_dict()
     return download(s3, "predictions/", tmp_path), manifest
 
 
@@ -127,10 +128,10 @@ def faulty_pitch(model: Any, offset_from: int, offset_to: int, offset: float) ->
 def test_a_persistent_pitch_offset_spanning_two_files_is_one_event(s3: Any, store: S3Store, pitch_model: Any) -> None:
     frame = faulty_pitch(pitch_model, 60, 80, 8.0)  # 20 intervals = 3 h 20 min, across the file boundary at 72
     s3.put_object(Bucket=BUCKET, Key="raw/1.csv", Body=scada_bytes(frame.iloc[:72]))
-    first = run_batch(store, pitch_model, CONFIG)
+    first = run_batch(store, pitch_model, CONFIG).as_dict()
     assert first["anomalies"] == {"events": 1, "open": 1}, "under way at the end of what has arrived"
     s3.put_object(Bucket=BUCKET, Key="raw/2.csv", Body=scada_bytes(frame.iloc[72:]))
-    second = run_batch(store, pitch_model, CONFIG)
+    second = run_batch(store, pitch_model, CONFIG).as_dict()
 
     assert second["anomalies"] == {"events": 1, "open": 0}
     events = json.loads(bucket_snapshot(s3, "anomalies/")["anomalies/events.json"])

@@ -54,7 +54,7 @@ def test_a_run_publishes_predictions_dashboard_and_a_manifest(s3: Any, store: S3
     frame = two_days()
     keys = day_files(s3, frame)
 
-    manifest = run_batch(store, pitch_model, CONFIG)
+    manifest = run_batch(store, pitch_model, CONFIG).as_dict()
 
     assert manifest["files_in"] == 2
     assert manifest["rows_in"] == len(frame) == manifest["rows_scored"] + manifest["rows_rejected"]
@@ -82,11 +82,12 @@ def test_a_run_publishes_predictions_dashboard_and_a_manifest(s3: Any, store: S3
 
 def test_expected_pitch_is_the_serving_runtimes(s3: Any, store: S3Store, pitch_model: Any) -> None:
     """The batch scores with the API's runtime: the same inputs give the same expected pitch."""
-    from windpitch.data import frame_inputs, load_scada
+    from windpitch_frames.inputs import frame_inputs
+    from windpitch_frames.loading import load_scada
 
     frame = two_days()
     day_files(s3, frame)
-    run_batch(store, pitch_model, CONFIG)
+    run_batch(store, pitch_model, CONFIG).as_dict()
     published = read_predictions(s3).sort_values(["timestamp", "turbine"]).reset_index(drop=True)
     loaded, _ = load_scada(scada_bytes(frame))
     direct = pitch_model.predict_inputs(frame_inputs(loaded))
@@ -102,7 +103,7 @@ def test_the_manifest_is_the_last_write_of_a_run(s3: Any, pitch_model: Any) -> N
             return super().put(key, data, content_type, **kw)
 
     day_files(s3, two_days())
-    run_batch(Recording(BUCKET, s3), pitch_model, CONFIG)
+    run_batch(Recording(BUCKET, s3), pitch_model, CONFIG).as_dict()
     commit = next(i for i, k in enumerate(written) if k.startswith("manifests/"))
     assert commit == len(written) - 2  # only the dashboard's copy of it comes after
     assert written[-1] == "dashboard/manifest.json"
@@ -111,10 +112,10 @@ def test_the_manifest_is_the_last_write_of_a_run(s3: Any, pitch_model: Any) -> N
 
 def test_running_again_changes_nothing(s3: Any, store: S3Store, pitch_model: Any) -> None:
     day_files(s3, two_days())
-    run_batch(store, pitch_model, CONFIG)
+    run_batch(store, pitch_model, CONFIG).as_dict()
     before = bucket_snapshot(s3)
 
-    again = run_batch(store, pitch_model, CONFIG)
+    again = run_batch(store, pitch_model, CONFIG).as_dict()
 
     assert again == {"status": "nothing to do"}
     assert bucket_snapshot(s3) == before
@@ -122,12 +123,12 @@ def test_running_again_changes_nothing(s3: Any, store: S3Store, pitch_model: Any
 
 def test_a_run_redone_after_losing_its_commit_writes_identical_bytes(s3: Any, store: S3Store, pitch_model: Any) -> None:
     day_files(s3, two_days())
-    first = run_batch(store, pitch_model, CONFIG)
+    first = run_batch(store, pitch_model, CONFIG).as_dict()
     outputs = bucket_snapshot(s3, "predictions/") | bucket_snapshot(s3, "dashboard/turbines/")
     for key in bucket_snapshot(s3, "manifests/"):  # as if the run had died before committing
         s3.delete_object(Bucket=BUCKET, Key=key)
 
-    redo = run_batch(store, pitch_model, CONFIG)
+    redo = run_batch(store, pitch_model, CONFIG).as_dict()
 
     assert redo["run_id"] == first["run_id"]
     assert redo["rows_in"] == first["rows_in"]
@@ -137,12 +138,12 @@ def test_a_run_redone_after_losing_its_commit_writes_identical_bytes(s3: Any, st
 def test_a_new_version_of_a_raw_file_replaces_its_rows(s3: Any, store: S3Store, pitch_model: Any) -> None:
     frame = two_days()
     keys = day_files(s3, frame)
-    run_batch(store, pitch_model, CONFIG)
+    run_batch(store, pitch_model, CONFIG).as_dict()
     first_day = frame[pd.to_datetime(frame["Date_time"], utc=True).dt.strftime("%Y-%m-%d") == "2015-03-01"]
     corrected = first_day.assign(Ba_avg=first_day["Ba_avg"] + 0.5)
     put_raw(s3, keys[0], scada_bytes(corrected, gz=True))
 
-    manifest = run_batch(store, pitch_model, CONFIG)
+    manifest = run_batch(store, pitch_model, CONFIG).as_dict()
 
     assert manifest["files_in"] == 1
     published = read_predictions(s3)
@@ -161,7 +162,7 @@ def test_two_runs_at_once_neither_duplicate_nor_corrupt(s3: Any, pitch_model: An
 
     def one_run() -> None:
         start.wait()
-        manifests.append(run_batch(S3Store(BUCKET, s3), pitch_model, CONFIG))
+        manifests.append(run_batch(S3Store(BUCKET, s3), pitch_model, CONFIG).as_dict())
 
     runs = [threading.Thread(target=one_run) for _ in range(2)]
     for run in runs:
@@ -172,7 +173,7 @@ def test_two_runs_at_once_neither_duplicate_nor_corrupt(s3: Any, pitch_model: An
     committed = [m for m in manifests if "run_id" in m]
     assert committed, manifests
     done = [i["key"] for m in committed for i in m["inputs"]]
-    leftovers = run_batch(S3Store(BUCKET, s3), pitch_model, CONFIG)  # anything a lease kept from both
+    leftovers = run_batch(S3Store(BUCKET, s3), pitch_model, CONFIG).as_dict()  # anything a lease kept from both
     if "run_id" in leftovers:
         done += [i["key"] for i in leftovers["inputs"]]
     assert sorted(done) == sorted(keys), "each file published by exactly one run"
@@ -199,12 +200,12 @@ def test_a_file_leased_by_a_live_run_is_left_alone_and_a_stale_lease_is_taken_ov
     taken = {"token": "other", "taken_at": (now - timedelta(seconds=60)).isoformat()}
     s3.put_object(Bucket=BUCKET, Key=lease, Body=json_bytes(taken))
 
-    busy = run_batch(store, pitch_model, CONFIG, now=lambda: now)
+    busy = run_batch(store, pitch_model, CONFIG, now=lambda: now).as_dict()
     assert busy["status"] == "nothing done"
     assert "leased by another run" in busy["reason"]
 
     later = now + timedelta(seconds=CONFIG.lease_seconds + 1)
-    manifest = run_batch(store, pitch_model, CONFIG, now=lambda: later)
+    manifest = run_batch(store, pitch_model, CONFIG, now=lambda: later).as_dict()
     assert manifest["files_in"] == 1
 
 
@@ -213,15 +214,15 @@ def test_work_is_bounded_and_the_rest_is_picked_up_next_run(s3: Any, store: S3St
     keys = day_files(s3, frame)
     bounded = BatchConfig(bucket=BUCKET, max_files=1)
 
-    first = run_batch(store, pitch_model, bounded)
+    first = run_batch(store, pitch_model, bounded).as_dict()
     assert [i["key"] for i in first["inputs"]] == keys[:1]
     assert first["files_left_for_next_run"] == 0  # max_files caps the candidates themselves
     assert [o.key for o in pending_units(store)] == keys[1:]
 
-    no_time = run_batch(store, pitch_model, CONFIG, remaining_ms=lambda: CONFIG.safety_margin_ms - 1)
+    no_time = run_batch(store, pitch_model, CONFIG, remaining_ms=lambda: CONFIG.safety_margin_ms - 1).as_dict()
     assert no_time == {"status": "nothing done", "reason": "no time left in this invocation", "files_pending": 1}
 
-    second = run_batch(store, pitch_model, CONFIG)
+    second = run_batch(store, pitch_model, CONFIG).as_dict()
     assert [i["key"] for i in second["inputs"]] == keys[1:]
     assert first["rows_in"] + second["rows_in"] == len(frame)
 
@@ -231,7 +232,7 @@ def test_time_running_out_mid_run_commits_what_was_done(s3: Any, store: S3Store,
     keys = day_files(s3, frame)
     clock = iter([900_000, 900_000, 1_000])  # plenty at the start and for the first file, then not
 
-    manifest = run_batch(store, pitch_model, CONFIG, remaining_ms=lambda: next(clock, 1_000))
+    manifest = run_batch(store, pitch_model, CONFIG, remaining_ms=lambda: next(clock, 1_000)).as_dict()
 
     assert [i["key"] for i in manifest["inputs"]] == keys[:1]
     assert manifest["files_left_for_next_run"] == 1

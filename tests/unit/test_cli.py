@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EVENTS
-from windpitch.cli import main
+from windpitch_cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict | None, str]:

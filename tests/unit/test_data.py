@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 
 from tests.conftest import OPENOA_HEADER
-from windpitch import data
-from windpitch.data import DataError, content_sha256, frame_inputs, load_scada, resolve_data_path
+from windpitch.errors import DataError
 from windpitch.schema import ALL_FIELDS
+from windpitch_frames.inputs import frame_inputs
+from windpitch_frames.loading import load_scada
+from windpitch_train import datasets as data
+from windpitch_train.datasets import content_sha256, resolve_data_path
 
 ROWS = [
     "R80736,2014-01-01T01:00:00+01:00,-1.0,642.78003,7.1199999,0.66000003,4.6900001,181.34,182.00999",

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from windpitch.evaluation import error_stats, rated_wind_speed, regimes
-from windpitch.train import regime_notes
+from windpitch_train.evaluation import error_stats, rated_wind_speed, regimes
+from windpitch_train.train import regime_notes
 
 
 def test_error_stats_report_the_tail_as_well_as_the_mean() -> None:

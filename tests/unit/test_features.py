@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from windpitch.data import frame_inputs, load_scada
 from windpitch.features import FEATURES, derive_wind_speed, season, time_inputs, transform
 from windpitch.records import parse_record
+from windpitch_frames.inputs import frame_inputs
+from windpitch_frames.loading import load_scada
 
 F = {name: i for i, name in enumerate(FEATURES)}
 

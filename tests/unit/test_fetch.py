@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from windpitch import fetch as fetch_module
-from windpitch.data import DATA_FILE, DataError
+from windpitch.errors import DataError
+from windpitch_train import fetch as fetch_module
+from windpitch_train.datasets import DATA_FILE
 
 CSV = b"Wind_turbine_name,Date_time,Ba_avg\nR80711,2014-01-01T01:00:00+01:00,1.0\n"
 

@@ -16,10 +16,10 @@ from windpitch.artifacts import (
     load_pipeline,
     sha256_file,
 )
-from windpitch.data import content_sha256
 from windpitch.features import FEATURES
 from windpitch.runtime import PitchModel
 from windpitch.schema import MODEL_INPUTS
+from windpitch_train.datasets import content_sha256
 
 
 def random_inputs(n: int, seed: int = 3) -> np.ndarray:

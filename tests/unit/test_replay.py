@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from tests.conftest import BUCKET, bucket_snapshot, scada_bytes, synthetic_scada
-from windpitch.cli import main
-from windpitch.data import DataError, load_scada
+from windpitch.errors import DataError
 from windpitch_batch.replay import plan_replay, replay
 from windpitch_batch.store import S3Store
+from windpitch_cli import main
+from windpitch_frames.loading import load_scada
 
 
 def recorded() -> str:

@@ -5,19 +5,26 @@ The embedded model, in-process and without a network:
     >>> import windpitch                                          # doctest: +SKIP
     >>> windpitch.predict({"Ws1_avg": 10})[0].pitch_deg           # doctest: +SKIP
 
-This package is what the shared Lambda layer ships. Its serving side (``schema``, ``records``,
-``features``, ``runtime``, ``predict``) needs numpy only; training (``train``, ``export``, ``data``)
-needs the development dependencies and is never imported by the Lambdas.
+This package is the serving core, what every Lambda imports (numpy only, no AWS): the schema and
+the rulebook (``schema``, ``rules``, ``farm``, ``records``), the model (``features``, ``imputation``,
+``runtime``, ``artifacts``, ``predict``), anomalies and errors. Around it, importing it and never
+imported by it (``make test`` checks the contracts, see pyproject.toml):
+
+* adapters: ``windpitch_api`` (HTTP), ``windpitch_batch`` (S3), ``windpitch_cli`` (the command line);
+* the frame path: ``windpitch_frames`` (pandas: loading SCADA files, the rulebook over columns, scoring);
+* training: ``windpitch_train`` (scikit-learn; never shipped to a Lambda).
 """
 
-from .artifacts import ModelUnavailable
+from .errors import DataError, FieldError, InvalidRecord, ModelUnavailable, StoreUnavailable, WindpitchError
+from .farm import Farm
 from .predict import Prediction, Rejected, Result, load_model, predict
-from .records import FieldError, InvalidRecord
 from .runtime import PitchModel
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataError",
+    "Farm",
     "FieldError",
     "InvalidRecord",
     "ModelUnavailable",
@@ -25,6 +32,8 @@ __all__ = [
     "Prediction",
     "Rejected",
     "Result",
+    "StoreUnavailable",
+    "WindpitchError",
     "__version__",
     "load_model",
     "predict",

@@ -19,15 +19,15 @@ import os
 from pathlib import Path
 from typing import Any, Final
 
+from .errors import ModelUnavailable
+
+__all__ = ["ModelUnavailable", "default_model_dir", "load_pipeline", "read_card", "verified_bytes"]
+
 MODEL_DIR_ENV: Final = "WINDPITCH_MODEL_DIR"
 PIPELINE_FILE: Final = "model.joblib"
 EXPORT_FILE: Final = "model.json"
 CARD_FILE: Final = "model_card.json"
 PLOT_FILE: Final = "pitch_curve.png"
-
-
-class ModelUnavailable(RuntimeError):
-    """The model cannot be used: missing, unreadable, or failing its integrity check."""
 
 
 def default_model_dir() -> Path:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .records import FieldError, InvalidRecord, ParsedRecord, parse_record
+from .errors import FieldError, InvalidRecord
+from .records import ParsedRecord, parse_record
 from .runtime import PitchModel
 
 
@@ -77,15 +78,16 @@ def load_model(model_dir: Path | str | None = None) -> PitchModel:
 def predict(records: Mapping[str, Any] | Iterable[Mapping[str, Any]], model: PitchModel | None = None) -> list[Result]:
     """Expected pitch for one record or many; one result per record, in order.
 
-    A bad record yields a :class:`Rejected` naming each bad field; the good records beside it are
-    still scored. Raises :class:`windpitch.ModelUnavailable` only when there is no usable model.
+    Records are judged by the rulebook with the limits of the model's farm (its fleet, each turbine's
+    rated power). A bad record yields a :class:`Rejected` naming each bad field; the good records beside
+    it are still scored. Raises :class:`windpitch.ModelUnavailable` only when there is no usable model.
     """
     model = model or load_model()
     batch = [records] if isinstance(records, Mapping) else list(records)
     parsed: list[ParsedRecord | Rejected] = []
     for record in batch:
         try:
-            parsed.append(parse_record(record))
+            parsed.append(parse_record(record, model.farm))
         except InvalidRecord as bad:
             parsed.append(Rejected(tuple(bad.errors)))
     valid = [p for p in parsed if isinstance(p, ParsedRecord)]

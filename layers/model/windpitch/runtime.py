@@ -1,7 +1,7 @@
 """The serving runtime: evaluates the portable model export with numpy alone.
 
 The trained scikit-learn pipeline (impute → :func:`windpitch.features.transform` → two gradient
-boosted tree ensembles averaged) is exported by :mod:`windpitch.export` to ``model.json``: imputation
+boosted tree ensembles averaged) is exported by :mod:`windpitch_train.export` to ``model.json``: imputation
 statistics plus every tree as a *complete* binary tree of fixed depth. Shallower leaves are pushed
 down (padding splits whose threshold is the largest float, so every value goes left), which makes
 evaluation branch-free: ``depth`` rounds of gather-compare-step over all rows and all trees at once.
@@ -35,6 +35,7 @@ from .artifacts import (
     read_card,
     verified_bytes,
 )
+from .farm import Farm
 from .features import FEATURES, FEATURES_VERSION, transform
 from .imputation import impute
 from .schema import MODEL_INPUTS
@@ -73,9 +74,10 @@ class ModelInfo:
 class PitchModel:
     """The exported pipeline, ready to evaluate."""
 
-    def __init__(self, spec: dict[str, Any], info: ModelInfo) -> None:
+    def __init__(self, spec: dict[str, Any], info: ModelInfo, farm: Farm | None = None) -> None:
         _check_spec(spec)
         self.info = info
+        self.farm = farm or Farm.reference()  # the turbines it serves and their limits (the card's)
         self.spec = spec
         self.depth: int = int(spec["depth"])
         self.medians = np.asarray(spec["impute"], dtype=np.float64)
@@ -126,7 +128,13 @@ class PitchModel:
             metrics={k: v for k, v in card.get("metrics", {}).get("test", {}).items() if k != "regimes"},
         )
         try:
-            return cls(spec, info)
+            farm = Farm.from_card(card)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelUnavailable(
+                f"model card {directory / 'model_card.json'}: unusable farm section: {exc}"
+            ) from None
+        try:
+            return cls(spec, info, farm)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelUnavailable(f"{directory / EXPORT_FILE} is not a usable model: {exc}") from None
 

@@ -4,10 +4,12 @@ Training, record validation, the API's OpenAPI document, the batch job and the d
 this module (the dashboard through ``python -m windpitch schema``, which dumps :func:`as_dict`).
 
 ENGIE's La Haute Borne export has ``_avg``, ``_min``, ``_max`` and ``_std`` of 34 variables plus the
-turbine name and the timestamp: 138 columns. Ranges are physically plausible bounds for the Senvion
-MM82 (2,050 kW) turbines, deliberately generous: they reject sensor faults (an outdoor temperature of
--273.2 °C is in the real data) and typing mistakes, never real but quirky SCADA (``Ws1_max`` below
-``Ws1_avg``, ``Wa_max`` below ``Wa_min`` across north), so no check compares one field with another.
+turbine name and the timestamp: 138 columns. Ranges are physically plausible bounds, deliberately
+generous: they reject sensor faults (an outdoor temperature of -273.2 °C is in the real data) and typing
+mistakes, never real but quirky SCADA (``Ws1_max`` below ``Ws1_avg``, ``Wa_max`` below ``Wa_min`` across
+north), so no check compares one field with another. Power-like ranges (``scales=True``) are written
+for a 2,050 kW reference turbine and scaled to each turbine of the farm a model was trained for
+(:mod:`windpitch.farm`); the checks themselves are :mod:`windpitch.rules`.
 
 Example:
     >>> FIELDS["Ws1_avg"].unit, FIELDS["Ws1_avg"].low, FIELDS["Ws1_avg"].high
@@ -18,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -36,6 +39,9 @@ class Variable:
     unit: str
     low: float
     high: float
+    # Power-like: the range is the reference turbine's and scales with each turbine's rated power
+    # (windpitch.farm). Power and torque grow with a turbine's size; temperatures and angles do not.
+    scales: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,10 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("Ba", "Pitch_angle", "deg", -10.0, 100.0),
     Variable("Rt", "Hub_temperature", "deg_C", -40.0, 80.0),
     Variable("DCs", "Generator_converter_speed", "rpm", -50.0, 2500.0),
-    Variable("Cm", "Converter_torque", "Nm", -20_000.0, 20_000.0),
-    Variable("P", "Active_power", "kW", -100.0, 2300.0),
-    Variable("Q", "Reactive_power", "kVAr", -1500.0, 1500.0),
-    Variable("S", "Apparent_power", "kVA", -100.0, 2600.0),
+    Variable("Cm", "Converter_torque", "Nm", -20_000.0, 20_000.0, scales=True),
+    Variable("P", "Active_power", "kW", -100.0, 2300.0, scales=True),
+    Variable("Q", "Reactive_power", "kVAr", -1500.0, 1500.0, scales=True),
+    Variable("S", "Apparent_power", "kVA", -100.0, 2600.0, scales=True),
     Variable("Cosphi", "Power_factor", "1", -1.0, 1.0),
     Variable("Ds", "Generator_speed", "rpm", -50.0, 2500.0),
     Variable("Db1t", "Generator_bearing_1_temperature", "deg_C", -40.0, 200.0),
@@ -95,7 +101,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("Nu", "Grid_voltage", "V", 0.0, 1000.0),
     Variable("Rs", "Rotor_speed", "rpm", -5.0, 30.0),
     Variable("Rbt", "Rotor_bearing_temperature", "deg_C", -40.0, 150.0),
-    Variable("Rm", "Torque", "Nm", -500_000.0, 2_000_000.0),
+    Variable("Rm", "Torque", "Nm", -500_000.0, 2_000_000.0, scales=True),
     Variable("Pas", "Pitch_angle_setpoint", "deg", -10.0, 100.0),
     Variable("Wa_c", "Absolute_wind_direction_corrected", "deg", 0.0, 360.0),
     Variable("Na_c", "Nacelle_angle_corrected", "deg", 0.0, 360.0),
@@ -139,32 +145,33 @@ YEARS: Final = (1990, 2100)
 # The same, as a JSON Schema pattern for the OpenAPI document (1990-2099).
 YEAR_PATTERN: Final = r"^(199[0-9]|20[0-9]{2})-"
 
-# La Haute Borne's four turbines (la-haute-borne_asset_table.csv): the batch job checks names
-# against this fleet.
-FLEET: Final = ("R80711", "R80721", "R80736", "R80790")
-RATED_POWER_KW: Final = 2050.0
 
-
-def as_dict() -> dict[str, Any]:
+def as_dict(fleet: Sequence[str] = (), ranges: Mapping[str, tuple[float, float]] | None = None) -> dict[str, Any]:
     """The schema as plain JSON-able data (for the dashboard, the docs and API clients).
 
+    ``fleet`` and ``ranges`` are a model's farm (:class:`windpitch.farm.Farm`: its turbines and
+    fleet-wide limits); without them, no fleet and the reference turbine's ranges.
+
     Example:
-        >>> d = as_dict(); d["fields"]["P_avg"]["unit"], d["target"]
-        ('kW', 'Ba_avg')
+        >>> d = as_dict(); d["fields"]["P_avg"]["unit"], d["target"], d["fleet"]
+        ('kW', 'Ba_avg', [])
+        >>> as_dict(["WTG01"], {"P_avg": (-161.0, 3702.4)})["fields"]["P_avg"]["maximum"]
+        3702.4
     """
+    ranges = ranges or {}
     return {
         "target": TARGET,
         "turbine_field": TURBINE_FIELD,
         "time_field": TIME_FIELD,
         "model_inputs": list(MODEL_INPUTS),
         "anemometers": list(ANEMOMETERS),
-        "fleet": list(FLEET),
+        "fleet": list(fleet),
         "fields": {
             name: {
                 "unit": f.unit,
                 "description": f.description,
-                "minimum": f.low,
-                "maximum": f.high,
+                "minimum": ranges.get(name, (f.low, f.high))[0],
+                "maximum": ranges.get(name, (f.low, f.high))[1],
                 "used_by_model": name in SIGNAL_INPUTS or name in ANEMOMETERS,
             }
             for name, f in FIELDS.items()

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from windpitch.data import DataError
+from windpitch.errors import DataError
 from windpitch.schema import TIME_FIELD
 
 from .store import S3Store

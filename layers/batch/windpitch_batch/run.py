@@ -30,13 +30,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
-from windpitch.data import DataError, load_scada
+from windpitch.errors import DataError
 from windpitch.runtime import PitchModel
-from windpitch.scoring import score_frame
+from windpitch_frames.loading import LoadReport, load_scada
+from windpitch_frames.scoring import score_frame
 
 from . import config as paths
 from .config import BatchConfig
@@ -77,6 +78,40 @@ class UnitResult:
         }
 
 
+Status = Literal["committed", "nothing to do", "nothing done"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one run did: ``committed`` with its manifest, or why it did nothing.
+
+    Example:
+        >>> RunOutcome("nothing done", reason="no time left in this invocation", files_pending=3).as_dict()
+        {'status': 'nothing done', 'reason': 'no time left in this invocation', 'files_pending': 3}
+    """
+
+    status: Status
+    reason: str | None = None
+    files_pending: int = 0
+    manifest: dict[str, Any] | None = None
+
+    @property
+    def committed(self) -> bool:
+        return self.manifest is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The manifest of a committed run; otherwise the status and why."""
+        if self.manifest is not None:
+            return self.manifest
+        if self.status == "nothing to do":
+            return {"status": self.status}
+        return {"status": self.status, "reason": self.reason, "files_pending": self.files_pending}
+
+    def summary(self) -> dict[str, Any]:
+        """:meth:`as_dict` without the per-file inputs: what logs and the CLI print."""
+        return {k: v for k, v in self.as_dict().items() if k != "inputs"}
+
+
 def unit_id(obj: Object) -> str:
     return digest(obj.key, obj.etag)
 
@@ -103,93 +138,105 @@ def run_batch(
     remaining_ms: Callable[[], int] = lambda: 900_000,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_unit: Callable[[UnitResult, int], None] | None = None,
-) -> dict[str, Any]:
-    """Do one run; return its manifest (or a summary saying why nothing was done).
+) -> RunOutcome:
+    """Do one run: lease, score, publish, commit.
 
     ``on_unit(result, files_leased)`` is called after each file, for progress on long work (a backfill).
     """
     candidates = pending_units(store)[: config.max_files]
     if not candidates:
-        return {"status": "nothing to do"}
+        return RunOutcome("nothing to do")
     if remaining_ms() < config.safety_margin_ms:
         return _no_time(len(candidates))
     started = now()
     token = uuid.uuid4().hex  # who holds a lease; the run id is only known once the leases are taken
     leased: list[Object] = []
-    results: list[UnitResult] = []
     try:
         leased = [obj for obj in candidates if _take_lease(store, obj, token, started, config.lease_seconds)]
         if not leased:
-            return {
-                "status": "nothing done",
-                "reason": "every pending file is leased by another run",
-                "files_pending": len(candidates),
-            }
+            return RunOutcome("nothing done", "every pending file is leased by another run", len(candidates))
         # Deterministic: the same files and model give the same id, so a run redone after a crash
         # writes the same bytes; two concurrent runs lease disjoint files, so their ids differ.
         run_id = digest(model.info.version, *(unit_id(o) for o in leased))
-        for obj in leased:
-            if remaining_ms() < config.safety_margin_ms:
-                break  # the rest waits for the next run
-            results.append(process_unit(store, model, config, obj, run_id))
-            if on_unit is not None:
-                on_unit(results[-1], len(leased))
-        if not results:
-            return {
-                "status": "nothing done",
-                "reason": "no time left in this invocation",
-                "files_pending": len(candidates),
-            }
-        states = update_dashboard(store, model, config, results, run_id=run_id, now=started)
-        for result in results:
-            store.put(f"{paths.STATE}processed/{result.unit}.{run_id}.json", json_bytes(result.summary()), JSON)
-        manifest = _manifest(
-            run_id,
-            model,
-            config=config,
-            started=started,
-            finished=now(),
-            results=results,
-            states=states,
-            candidates=len(candidates),
+        results = _process_leased(
+            store, model, config, leased, run_id=run_id, remaining_ms=remaining_ms, on_unit=on_unit
         )
-        # Absent-only: if the same run (same units, same model) was committed already, its content is identical.
-        with contextlib.suppress(Conflict):
-            store.put(f"{paths.MANIFESTS}run-{run_id}.json", json_bytes(manifest), JSON, if_none_match=True)
-        store.put(f"{paths.DASHBOARD}manifest.json", json_bytes(manifest), JSON, cache_control=SHORT_CACHE)
-        return manifest
+        if not results:
+            return _no_time(len(candidates))
+        manifest = _commit(
+            store, model, config, results, run_id=run_id, started=started, now=now, candidates=len(candidates)
+        )
+        return RunOutcome("committed", manifest=manifest)
     finally:
         for obj in leased:
             _quietly(store.delete, _lease_key(obj))
 
 
+def _process_leased(
+    store: S3Store,
+    model: PitchModel,
+    config: BatchConfig,
+    leased: list[Object],
+    *,
+    run_id: str,
+    remaining_ms: Callable[[], int],
+    on_unit: Callable[[UnitResult, int], None] | None,
+) -> list[UnitResult]:
+    """Score the leased files in key order while time remains; the rest waits for the next run."""
+    results: list[UnitResult] = []
+    for obj in leased:
+        if remaining_ms() < config.safety_margin_ms:
+            break
+        results.append(process_unit(store, model, config, obj, run_id))
+        if on_unit is not None:
+            on_unit(results[-1], len(leased))
+    return results
+
+
+def _commit(
+    store: S3Store,
+    model: PitchModel,
+    config: BatchConfig,
+    results: list[UnitResult],
+    *,
+    run_id: str,
+    started: datetime,
+    now: Callable[[], datetime],
+    candidates: int,
+) -> dict[str, Any]:
+    """Dashboard state, then the ledger, then the manifest (the commit point, written only if absent)."""
+    states = update_dashboard(store, model, config, results, run_id=run_id, now=started)
+    for result in results:
+        store.put(f"{paths.STATE}processed/{result.unit}.{run_id}.json", json_bytes(result.summary()), JSON)
+    manifest = _manifest(
+        run_id,
+        model,
+        config=config,
+        started=started,
+        finished=now(),
+        results=results,
+        states=states,
+        candidates=candidates,
+    )
+    # Absent-only: if the same run (same units, same model) was committed already, its content is identical.
+    with contextlib.suppress(Conflict):
+        store.put(f"{paths.MANIFESTS}run-{run_id}.json", json_bytes(manifest), JSON, if_none_match=True)
+    store.put(f"{paths.DASHBOARD}manifest.json", json_bytes(manifest), JSON, cache_control=SHORT_CACHE)
+    return manifest
+
+
 def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Object, run_id: str) -> UnitResult:
     """Score one raw file and write its predictions and quarantine (not yet committed)."""
-    unit = unit_id(obj)
-    part = digest(obj.key)  # outputs are named by the raw key: a new version replaces, never duplicates
-    result = UnitResult(obj.key, obj.etag, unit)
+    result = UnitResult(obj.key, obj.etag, unit_id(obj))
     data, _ = store.get(obj.key)
     lines = text_lines(data)
     try:
-        frame, report = load_scada(data, name=obj.key, keep_invalid=True)
+        # The model's farm: its fleet and each turbine's limits decide which rows can be scored.
+        frame, report = load_scada(data, name=obj.key, keep_invalid=True, farm=model.farm)
     except DataError as exc:
-        rows = max(0, sum(1 for line in lines[1:] if line.strip()))
-        result.rows_in = result.rows_rejected = rows
-        result.rejected_file = str(exc)
-        base = f"{paths.QUARANTINE}{part}/"
-        store.put(base + obj.key.rsplit("/", 1)[-1], data)
-        store.put(
-            base + "report.json",
-            json_bytes({"key": obj.key, "etag": obj.etag, "reason": str(exc), "rows_rejected": rows}),
-            JSON,
-        )
-        result.outputs = [base + "report.json"]
-        return result
+        return _quarantine_file(store, obj, data, lines, reason=str(exc), result=result)
     scored, rejected = score_frame(frame, model, config.rule)
-    if report.bad_lines:
-        width = len(lines[0].split(report.delimiter)) if lines else 0
-        extra = pd.DataFrame({"line": report.bad_lines, "reason": f"line does not have the header's {width} fields"})
-        rejected = pd.concat([rejected, extra], ignore_index=True).sort_values("line", kind="stable")
+    rejected = _with_bad_lines(rejected, report, lines)
     scored["run_id"] = run_id
     scored["source"] = obj.key
     # Dictionary-encoded in Parquet (readers see plain strings): 10.4 ms a part instead of 13.5.
@@ -197,6 +244,42 @@ def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Ob
     result.rows_scored, result.rows_rejected = len(scored), len(rejected)
     result.rows_in = result.rows_scored + result.rows_rejected
     result.scored = scored
+    result.outputs = _publish_unit(store, obj, scored, rejected, lines)
+    return result
+
+
+def _quarantine_file(
+    store: S3Store, obj: Object, data: bytes, lines: list[str], *, reason: str, result: UnitResult
+) -> UnitResult:
+    """A file that is not SCADA goes whole to quarantine with a report; every row it held counts as rejected."""
+    rows = max(0, sum(1 for line in lines[1:] if line.strip()))
+    result.rows_in = result.rows_rejected = rows
+    result.rejected_file = reason
+    base = f"{paths.QUARANTINE}{digest(obj.key)}/"
+    store.put(base + obj.key.rsplit("/", 1)[-1], data)
+    store.put(
+        base + "report.json",
+        json_bytes({"key": obj.key, "etag": obj.etag, "reason": reason, "rows_rejected": rows}),
+        JSON,
+    )
+    result.outputs = [base + "report.json"]
+    return result
+
+
+def _with_bad_lines(rejected: pd.DataFrame, report: LoadReport, lines: list[str]) -> pd.DataFrame:
+    """Lines the loader could not split into the header's fields join the rejected rows, in line order."""
+    if not report.bad_lines:
+        return rejected
+    width = len(lines[0].split(report.delimiter)) if lines else 0
+    extra = pd.DataFrame({"line": report.bad_lines, "reason": f"line does not have the header's {width} fields"})
+    return pd.concat([rejected, extra], ignore_index=True).sort_values("line", kind="stable")
+
+
+def _publish_unit(
+    store: S3Store, obj: Object, scored: pd.DataFrame, rejected: pd.DataFrame, lines: list[str]
+) -> list[str]:
+    """Write a unit's quarantined rows and its predictions, one Parquet part per day; return the keys."""
+    part = digest(obj.key)  # outputs are named by the raw key: a new version replaces, never duplicates
     uploads: list[tuple[str, bytes, str]] = []
     if len(rejected):
         base = f"{paths.QUARANTINE}{part}/"
@@ -218,8 +301,7 @@ def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Ob
             pending.append(pool.submit(store.put, key, parquet_bytes(rows), PARQUET))
         for future in pending:
             future.result()  # an upload that failed after its retries fails the run (no manifest)
-    result.outputs = [key for key, _, _ in uploads]
-    return result
+    return [key for key, _, _ in uploads]
 
 
 def update_dashboard(
@@ -328,8 +410,8 @@ def _manifest(
     }
 
 
-def _no_time(pending: int) -> dict[str, Any]:
-    return {"status": "nothing done", "reason": "no time left in this invocation", "files_pending": pending}
+def _no_time(pending: int) -> RunOutcome:
+    return RunOutcome("nothing done", "no time left in this invocation", pending)
 
 
 def _quietly(action: Callable[..., Any], *args: Any) -> None:

@@ -1,4 +1,4 @@
-"""``python -m windpitch train``: fit, evaluate against the seed's recipe, export, and write the card.
+"""``python -m windpitch train``: learn the farm, fit, evaluate against the seed's recipe, export, write the card.
 
 The model: impute missing inputs (power from the learned power curve, the rest from training
 medians, :mod:`windpitch.imputation`) → :func:`windpitch.features.transform` →
@@ -16,35 +16,51 @@ temperature of -273.2 °C) — the API would refuse those inputs anyway. The car
 
 from __future__ import annotations
 
+import contextlib
 import json
-import platform
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
 import pandas as pd
-import sklearn
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor, VotingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from tqdm import tqdm
 
-from . import __version__
-from .artifacts import CARD_FILE, EXPORT_FILE, PIPELINE_FILE, PLOT_FILE, default_model_dir, sha256_bytes
-from .data import content_sha256, frame_inputs, load_scada, out_of_range, resolve_data_path
-from .evaluation import by_regime, card_section, evaluate, rated_wind_speed, regimes
+from windpitch.artifacts import CARD_FILE, EXPORT_FILE, PIPELINE_FILE, PLOT_FILE, default_model_dir
+from windpitch.farm import REFERENCE_RATED_KW, Farm
+from windpitch.features import transform
+from windpitch.imputation import POWER_CURVE_BIN_MS, impute, learn_power_curve
+from windpitch.runtime import ModelInfo, PitchModel
+from windpitch.schema import MODEL_INPUTS, SIGNAL_INPUTS, TARGET, TIME_FIELD
+from windpitch_frames.inputs import frame_inputs
+from windpitch_frames.loading import LoadReport, load_scada
+from windpitch_frames.quality import out_of_range
+
+from .card import CardInputs, build_card, regime_notes
+from .datasets import content_sha256, resolve_data_path
+from .evaluation import by_regime, evaluate, rated_wind_speed, regimes
 from .export import export_pipeline
-from .features import FEATURES, FEATURES_VERSION, transform
-from .imputation import POWER_CURVE_BIN_MS, impute, learn_power_curve
-from .runtime import ModelInfo, PitchModel
-from .schema import MODEL_INPUTS, RATED_POWER_KW, SIGNAL_INPUTS, TARGET, TIME_FIELD
+from .farm import learn_farm, read_asset_table
+
+__all__ = [
+    "Hyperparameters",
+    "Split",
+    "clean",
+    "regime_notes",
+    "seed_recipe",
+    "seed_recipe_features",
+    "summary",
+    "train",
+]
 
 # The export must reproduce scikit-learn to this many degrees on the whole test period.
 PARITY_TOLERANCE_DEG = 1e-9
@@ -139,183 +155,163 @@ def seed_recipe(random_state: int = 0) -> RandomForestRegressor:
     return RandomForestRegressor(n_estimators=1, max_depth=10, random_state=random_state)
 
 
-def clean(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop rows the model must not learn from (and that evaluation must not count), with counts."""
+def clean(frame: pd.DataFrame, farm: Farm | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop rows the model must not learn from (and that evaluation must not count), with counts.
+
+    Out of range is the rulebook's verdict with the farm's limits (each turbine's rated power).
+    """
     excluded: dict[str, int] = {}
     no_target = frame[TARGET].isna()
     excluded["no_measured_pitch"] = int(no_target.sum())
     frame = frame[~no_target]
-    reason = out_of_range(frame[[TARGET, *[c for c in SIGNAL_INPUTS if c in frame]]])
+    reason = out_of_range(frame, farm, [TARGET, *SIGNAL_INPUTS])
     target_fault = reason.str.startswith(TARGET)
     excluded["pitch_out_of_range"] = int(target_fault.sum())
     excluded["input_out_of_range"] = int(((reason != "") & ~target_fault).sum())
     return frame[reason == ""].reset_index(drop=True), excluded
 
 
-def train(
-    data: str | Path | None = None,
-    out_dir: str | Path | None = None,
-    split: Split = Split(),
-    hp: Hyperparameters = Hyperparameters(),
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Train, evaluate, export and write the artifacts; return the model card."""
-    out = Path(out_dir) if out_dir else default_model_dir()
-    steps = [
-        "load data",
-        "clean and split",
-        "fit seed recipe",
-        "fit model",
-        "evaluate",
-        "export and check parity",
-        "write artifacts",
-    ]
-    bar = tqdm(total=len(steps), desc="train", unit="step", disable=not progress, file=sys.stderr)
-    timings: dict[str, float] = {}
+@dataclass
+class Dataset:
+    """The training data as loaded: where from, what it held, and the farm it describes."""
 
-    def step(name: str) -> None:
-        bar.set_postfix_str(name)
-        timings[name] = time.perf_counter()
+    path: Path
+    frame: pd.DataFrame
+    report: LoadReport
+    sha256: str
+    farm: Farm
 
-    def done(name: str) -> None:
-        timings[name] = round(time.perf_counter() - timings[name], 2)
-        bar.update(1)
 
-    step(steps[0])
+@dataclass
+class Fitted:
+    """What fitting and evaluating produced, for the export and the card."""
+
+    pipeline: Pipeline
+    rated_wind_ms: float
+    metrics: dict[str, Any]
+    baseline_metrics: dict[str, Any]
+    excluded: dict[str, int]
+    train_rows: int
+    test_rows: int
+    test_wind: np.ndarray
+    test_pitch: np.ndarray
+    test_predicted: np.ndarray
+    x_test: np.ndarray
+
+
+def load_dataset(data: str | Path | None, assets: str | Path | None = None) -> Dataset:
+    """Load the SCADA data and learn its farm (from the asset table when given)."""
     path = resolve_data_path(data)
     frame, report = load_scada(path)
-    data_sha = content_sha256(path)
-    done(steps[0])
+    table = read_asset_table(assets) if assets is not None else None
+    farm = learn_farm(frame, frame_inputs(frame)[:, MODEL_INPUTS.index("Ws_avg")], table)
+    return Dataset(path, frame, report, content_sha256(path), farm)
 
-    step(steps[1])
-    usable, excluded = clean(frame)
+
+def fit_and_evaluate(dataset: Dataset, split: Split, hp: Hyperparameters) -> Fitted:
+    """Clean with the farm's limits, split by time, fit the model and the seed's recipe, evaluate both."""
+    usable, excluded = clean(dataset.frame, dataset.farm)
     train_mask, test_mask = split.masks(usable[TIME_FIELD])
     train_rows, test_rows = usable[train_mask.to_numpy()], usable[test_mask.to_numpy()]
     if len(train_rows) == 0 or len(test_rows) == 0:
         raise ValueError(f"empty split: {len(train_rows)} training and {len(test_rows)} test rows for {split}")
     x_train, x_test = frame_inputs(train_rows), frame_inputs(test_rows)
     y_train, y_test = train_rows[TARGET].to_numpy(), test_rows[TARGET].to_numpy()
-    done(steps[1])
-
-    step(steps[2])
     baseline = seed_recipe(hp.random_state).fit(seed_recipe_features(train_rows), y_train)
-    done(steps[2])
-
-    step(steps[3])
     pipeline = build_pipeline(hp).fit(x_train, y_train)
-    done(steps[3])
-
-    step(steps[4])
-    rated_ws = rated_wind_speed(train_rows["P_avg"].to_numpy(), x_train[:, 1], RATED_POWER_KW)
+    rated_ws = rated_wind_speed(train_rows["P_avg"].to_numpy(), x_train[:, 1], fleet_rated_kw(dataset.farm))
     masks = regimes(test_rows["P_avg"].to_numpy(), x_test[:, 1], rated_ws)
     predicted = pipeline.predict(x_test)
-    metrics = evaluate(y_test, predicted, masks)
-    baseline_metrics = evaluate(y_test, baseline.predict(seed_recipe_features(test_rows)), masks)
-    done(steps[4])
+    return Fitted(
+        pipeline=pipeline,
+        rated_wind_ms=rated_ws,
+        metrics=evaluate(y_test, predicted, masks),
+        baseline_metrics=evaluate(y_test, baseline.predict(seed_recipe_features(test_rows)), masks),
+        excluded=excluded,
+        train_rows=len(train_rows),
+        test_rows=len(test_rows),
+        test_wind=x_test[:, 1],
+        test_pitch=y_test,
+        test_predicted=predicted,
+        x_test=x_test,
+    )
 
-    step(steps[5])
-    spec = export_pipeline(pipeline)
+
+def fleet_rated_kw(farm: Farm) -> float:
+    """The rating the regimes are defined against: the fleet's median (one number for a mixed fleet)."""
+    return float(np.median(list(farm.turbines.values()))) if farm.turbines else REFERENCE_RATED_KW
+
+
+def export_checked(fitted: Fitted) -> tuple[dict[str, Any], bytes, float]:
+    """The portable export, its bytes, and its largest difference from scikit-learn on the test period.
+
+    Raises:
+        RuntimeError: the export differs by more than :data:`PARITY_TOLERANCE_DEG`.
+    """
+    spec = export_pipeline(fitted.pipeline)
     export_bytes = json.dumps(spec, separators=(",", ":"), allow_nan=False).encode()
     runtime = PitchModel(json.loads(export_bytes), ModelInfo("", "", "", "", {}))
-    parity = float(np.max(np.abs(runtime.predict_inputs(x_test) - predicted)))
+    parity = float(np.max(np.abs(runtime.predict_inputs(fitted.x_test) - fitted.test_predicted)))
     if not parity <= PARITY_TOLERANCE_DEG:
         raise RuntimeError(f"exported model differs from scikit-learn by {parity:g}° on the test period")
-    done(steps[5])
+    return spec, export_bytes, parity
 
-    step(steps[6])
-    created = datetime.now(UTC).replace(microsecond=0)
-    export_sha = sha256_bytes(export_bytes)
-    with tempfile.TemporaryDirectory() as tmp:
-        joblib.dump(pipeline, Path(tmp) / PIPELINE_FILE, compress=3)
-        pipeline_bytes = (Path(tmp) / PIPELINE_FILE).read_bytes()
-    card: dict[str, Any] = {
-        "name": "windpitch normal-behaviour pitch model",
-        "version": f"{created:%Y.%m.%d}+{export_sha[:8]}",
-        "created_at": created.isoformat().replace("+00:00", "Z"),
-        "sha256": sha256_bytes(pipeline_bytes),
-        "export": {
-            "file": EXPORT_FILE,
-            "sha256": export_sha,
-            "format": spec["format"],
-            "max_abs_diff_vs_sklearn_test_deg": parity,
-            "trees": sum(e["feature"]["shape"][0] for e in spec["ensembles"]),
-            "depth": spec["depth"],
-        },
-        "target": {"name": TARGET, "unit": "deg", "description": "blade pitch angle, 10-minute mean"},
-        "inputs": list(MODEL_INPUTS),
-        "features": list(FEATURES),
-        "features_version": FEATURES_VERSION,
-        "defaults": dict(zip(MODEL_INPUTS, spec["impute"], strict=True)),
-        "power_curve": spec["power_curve"],
-        "estimator": "mean of HistGradientBoostingRegressor(squared_error) and (absolute_error)",
-        "hyperparameters": asdict(hp),
-        "data": {
-            "file": path.name,
-            "data_sha256": data_sha,
-            "shape": report.shape,
-            "rows": report.rows,
-            "bad_timestamps": report.bad_timestamps,
-            "bad_numbers": report.bad_numbers,
-            "excluded": excluded,
-            "train_rows": len(train_rows),
-            "test_rows": len(test_rows),
-            "source": "ENGIE, La Haute Borne open data (Etalab Open Licence 2.0), via NREL OpenOA 3.2",
-        },
-        "data_sha256": data_sha,
-        "split": asdict(split),
-        "policy": {
-            "impossible_targets": "rows with measured pitch outside [-10, 100] deg are sensor faults: "
-            "excluded from training and from evaluation",
-            "out_of_range_inputs": "rows with a model input outside its schema range are excluded "
-            "(the API refuses such inputs)",
-            "missing_inputs": "P_avg from the training power curve (median power per 0.5 m/s wind bin) when "
-            "Ws_avg is known; every other input from its training median; never forward-filled",
-        },
-        "regimes": {
-            "producing": "P_avg > 0",
-            "stopped": "P_avg <= 0",
-            "above_rated": f"Ws_avg >= {rated_ws:g} m/s (lowest 0.5 m/s bin whose median power "
-            f"reaches 95% of {RATED_POWER_KW:g} kW in training)",
-        },
-        "rated_wind_speed_ms": rated_ws,
-        "metrics": {"test": card_section(metrics)},
-        "baseline": {
-            "recipe": "RandomForestRegressor(n_estimators=1, max_depth=10) on raw columns + "
-            "year/month/season, missing values filled with 0 (the seed's)",
-            "test": card_section(baseline_metrics),
-        },
-        "libraries": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "scikit-learn": sklearn.__version__,
-            "joblib": joblib.__version__,
-            "windpitch": __version__,
-        },
-        "timings_s": {k: v for k, v in timings.items() if k != steps[6]},  # writing is still under way
-    }
-    card["notes"] = regime_notes(metrics, baseline_metrics)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / PIPELINE_FILE, pipeline_bytes)
-    _write_atomic(out / EXPORT_FILE, export_bytes)
-    _plot(out / PLOT_FILE, x_test[:, 1], y_test, predicted, card["version"])
-    # The card goes last: a reader that finds it finds the files it vouches for.
-    _write_atomic(out / CARD_FILE, (json.dumps(card, indent=2) + "\n").encode())
-    done(steps[6])
-    bar.close()
+
+def train(  # noqa: PLR0917 - data, out, split, hyperparameters: the order every caller already uses
+    data: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    split: Split = Split(),
+    hp: Hyperparameters = Hyperparameters(),
+    progress: bool = True,
+    assets: str | Path | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate, export and write the artifacts; return the model card.
+
+    ``assets``: the farm's asset table (turbine names and rated power); without it the fleet is the
+    data's turbines and rated power is learned from the power curve.
+    """
+    out = Path(out_dir) if out_dir else default_model_dir()
+    steps = Steps(progress)
+    with steps("load data and learn the farm"):
+        dataset = load_dataset(data, assets)
+    with steps("fit and evaluate"):
+        fitted = fit_and_evaluate(dataset, split, hp)
+    with steps("export and check parity"):
+        spec, export_bytes, parity = export_checked(fitted)
+    with steps("write artifacts"):
+        with tempfile.TemporaryDirectory() as tmp:
+            joblib.dump(fitted.pipeline, Path(tmp) / PIPELINE_FILE, compress=3)
+            pipeline_bytes = (Path(tmp) / PIPELINE_FILE).read_bytes()
+        card = build_card(
+            CardInputs(dataset, fitted, spec, export_bytes, pipeline_bytes, parity, split, hp, steps.timings)
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out / PIPELINE_FILE, pipeline_bytes)
+        _write_atomic(out / EXPORT_FILE, export_bytes)
+        _plot(out / PLOT_FILE, fitted.test_wind, fitted.test_pitch, fitted.test_predicted, card["version"])
+        # The card goes last: a reader that finds it finds the files it vouches for.
+        _write_atomic(out / CARD_FILE, (json.dumps(card, indent=2) + "\n").encode())
+    steps.close()
     return card
 
 
-def regime_notes(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    """Plain statements of where the model does not beat the seed recipe (none is hidden)."""
-    notes = []
-    for regime, ours in metrics.items():
-        theirs = baseline[regime]
-        worse = [k for k in ("rmse", "mae") if ours["n"] and ours[k] >= theirs[k]]
-        if worse:
-            figures = ", ".join(f"{k.upper()} {ours[k]:.3f} vs {theirs[k]:.3f}" for k in worse)
-            notes.append(f"{regime} ({ours['n']} test rows): the seed recipe does better ({figures} deg)")
-    return notes
+class Steps:
+    """A progress bar over named steps, timing each (the card records the timings)."""
+
+    def __init__(self, progress: bool) -> None:
+        self.bar = tqdm(total=4, desc="train", unit="step", disable=not progress, file=sys.stderr)
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.bar.set_postfix_str(name)
+        started = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - started, 2)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def summary(card: dict[str, Any]) -> str:

@@ -20,8 +20,10 @@ import zipfile
 from pathlib import Path
 from typing import Final
 
-from .artifacts import sha256_bytes
-from .data import DATA_CONTENT_SHA256, DATA_FILE, DataError, cache_dir
+from windpitch.artifacts import sha256_bytes
+from windpitch.errors import DataError
+
+from .datasets import DATA_CONTENT_SHA256, DATA_FILE, cache_dir
 
 PACKAGE: Final = "openoa==3.2"
 ZIP_MEMBER: Final = "examples/data/la_haute_borne.zip"

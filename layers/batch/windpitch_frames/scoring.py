@@ -10,17 +10,17 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from .anomalies import AnomalyRule, flag
-from .data import frame_inputs
-from .quality import row_problems
-from .runtime import PitchModel
-from .schema import FLEET, TARGET, TIME_FIELD, TURBINE_FIELD
+from windpitch.anomalies import AnomalyRule, flag
+from windpitch.runtime import PitchModel
+from windpitch.schema import TARGET, TIME_FIELD, TURBINE_FIELD
+
+from .inputs import frame_inputs
+from .quality import duplicate_rows
 
 PREDICTION_COLUMNS: Final = (
     "timestamp",
@@ -36,11 +36,14 @@ PREDICTION_COLUMNS: Final = (
 )
 
 
-def score_frame(
-    frame: pd.DataFrame, model: PitchModel, rule: AnomalyRule, fleet: Sequence[str] = FLEET
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(scored, rejected)``: scored rows in PREDICTION_COLUMNS; rejected rows with ``_line`` and ``reason``."""
-    problems = row_problems(frame, fleet)
+def score_frame(frame: pd.DataFrame, model: PitchModel, rule: AnomalyRule) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(scored, rejected)``: scored rows in PREDICTION_COLUMNS; rejected rows with ``line`` and ``reason``.
+
+    ``frame`` is :func:`windpitch_frames.loading.load_scada`'s with ``keep_invalid`` and the model's farm:
+    its ``_problem`` column holds each row's verdict under the rulebook; the file-level rule (a turbine
+    and time given twice) is applied here.
+    """
+    problems = duplicate_rows(frame, frame["_problem"] if "_problem" in frame else pd.Series("", index=frame.index))
     ok = (problems == "").to_numpy()
     good = frame[ok]
     inputs = frame_inputs(good)

@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor, VotingRegressor
 from sklearn.pipeline import Pipeline
 
-from .features import FEATURES, FEATURES_VERSION
-from .runtime import FORMAT, PAD_THRESHOLD, encode_array
-from .schema import MODEL_INPUTS
+from windpitch.features import FEATURES, FEATURES_VERSION
+from windpitch.runtime import FORMAT, PAD_THRESHOLD, encode_array
+from windpitch.schema import MODEL_INPUTS
 
 
 def export_pipeline(pipeline: Pipeline) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from windpitch.errors import StoreUnavailable
+
 RETRIES = Config(
     retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30, max_pool_connections=16
 )
@@ -46,14 +48,14 @@ class S3Store:
         """A store for ``bucket``, checked reachable (``endpoint_url``: e.g. the local stack's moto).
 
         Raises:
-            LookupError: the bucket does not exist or cannot be reached, with the reason.
+            StoreUnavailable: the bucket does not exist or cannot be reached, with the reason.
         """
         client = boto3.client("s3", endpoint_url=endpoint_url, config=RETRIES)
         try:
             client.head_bucket(Bucket=bucket)
         except (BotoCoreError, ClientError) as exc:
             where = endpoint_url or "the default S3 endpoint"
-            raise LookupError(f"bucket {bucket!r} is not reachable at {where}: {exc}") from None
+            raise StoreUnavailable(f"bucket {bucket!r} is not reachable at {where}: {exc}") from None
         return cls(bucket, client)
 
     def list(self, prefix: str) -> list[Object]:

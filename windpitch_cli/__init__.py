@@ -10,8 +10,13 @@ Examples::
     python -m windpitch replay --endpoint-url http://127.0.0.1:5000 --start 2015-06-01 --days 1 --speed 600
     python -m windpitch batch --endpoint-url http://127.0.0.1:5000
 
-Exit codes: 0 success; 1 some records were rejected (the others are still in the output);
-2 bad usage or unreadable input; 3 no usable model or data.
+Exit codes (:mod:`windpitch_cli.errors`, the one place errors become codes): 0 success; 1 some records
+were rejected (the others are still in the output); 2 bad usage or unreadable input; 3 no usable model,
+data or bucket; 4 an unexpected error (a bug: a one-line message, the traceback only with
+``WINDPITCH_DEBUG=1``).
+
+The command line is an adapter: it imports the serving core, the frame path, training and the batch's
+S3 adapter; none of them imports it. ``python -m windpitch`` runs it.
 """
 
 from __future__ import annotations
@@ -23,19 +28,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .records import object_pairs
-from .schema import ALL_FIELDS, as_dict
+from windpitch.errors import DataError
+from windpitch.records import object_pairs
+from windpitch.schema import ALL_FIELDS, as_dict
 
-EXIT_REJECTED, EXIT_USAGE, EXIT_UNAVAILABLE = 1, 2, 3
+from .errors import EXIT_REJECTED, EXIT_USAGE, UsageError, run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every error becomes its documented exit code and a one-line message."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    return int(args.handler(args))
+    return run_command(args.handler, args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train, evaluate and export the model")
     train.add_argument("--data", help="SCADA CSV (default: $WINDPITCH_DATA, then the shared copy, then the cache)")
+    train.add_argument(
+        "--assets",
+        help="the farm's asset table: Wind_turbine_name and Rated_power (kW) per turbine (default: "
+        "the data's turbines, rated power learned from the power curve)",
+    )
     train.add_argument("--out", help="artifact folder (default: the layer's windpitch/artifacts)")
     for name, default in (
         ("train-start", "2014-01-01"),
@@ -69,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
         fields.add_argument(f"--{name}", dest=f"field_{name}", metavar="VALUE")
     predict.set_defaults(handler=_predict)
 
-    schema = sub.add_parser("schema", help="print the SCADA schema as JSON")
+    schema = sub.add_parser("schema", help="print the SCADA schema as JSON, with the model's fleet and limits")
+    schema.add_argument("--model", metavar="DIR", help="model folder (default: $WINDPITCH_MODEL_DIR or the layer's)")
+    schema.add_argument("--reference", action="store_true", help="the reference limits, without a model's farm")
     schema.set_defaults(handler=_schema)
 
     data = sub.add_parser("data", help="the training data")
@@ -127,7 +141,7 @@ def _non_negative(text: str) -> float:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    """The bucket, checked reachable (the S3 adapter lives in windpitch_batch, never in the domain)."""
+    """The bucket, checked reachable (raises StoreUnavailable); the S3 adapter lives in windpitch_batch."""
     from windpitch_batch.store import S3Store
 
     return S3Store.connect(args.bucket, args.endpoint_url)
@@ -139,22 +153,20 @@ def _replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from windpitch_batch.replay import plan_replay, replay
-
-    from .data import DataError, resolve_data_path
+    from windpitch_train.datasets import resolve_data_path
 
     try:
         start = pd.Timestamp(args.start)
     except ValueError as exc:
-        print(f"error: --start {args.start!r}: not a timestamp ({exc})", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"--start {args.start!r}: not a timestamp ({exc})") from None
+    path = resolve_data_path(args.data)
     try:
-        raw = resolve_data_path(args.data).read_bytes()
+        raw = path.read_bytes()
         text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
-        plan = plan_replay(text, start=start, days=args.days, backfill_days=args.backfill_days)
-        store = _store(args)
-    except (DataError, LookupError, OSError, UnicodeDecodeError, EOFError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from None
+    plan = plan_replay(text, start=start, days=args.days, backfill_days=args.backfill_days)
+    store = _store(args)
     first = plan.files[0].start if plan.files else start
     print(
         f"replay: {plan.rows:,} rows in {len(plan.files):,} files from {first:%Y-%m-%d %H:%M} UTC into "
@@ -169,20 +181,14 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from windpitch.predict import load_model
     from windpitch_batch.config import BatchConfig
     from windpitch_batch.run import run_batch
 
-    from .artifacts import ModelUnavailable
-    from .predict import load_model
-
-    try:
-        store = _store(args)
-        model = load_model()
-    except (LookupError, ModelUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    from tqdm import tqdm
-
+    store = _store(args)
+    model = load_model()
     with tqdm(unit="files", desc="batch", file=sys.stderr) as bar:
 
         def progress(result: Any, files: int) -> None:
@@ -190,53 +196,39 @@ def _batch(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix_str(f"{result.key}: {result.rows_scored:,} scored, {result.rows_rejected:,} rejected")
 
-        manifest = run_batch(store, model, BatchConfig(bucket=args.bucket), on_unit=progress)
-    _print({k: v for k, v in manifest.items() if k != "inputs"})
+        outcome = run_batch(store, model, BatchConfig(bucket=args.bucket), on_unit=progress)
+    _print(outcome.summary())
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .data import DataError
-    from .train import Split, summary, train
+    from windpitch_train.train import Split, summary, train
 
     try:
-        card = train(
-            args.data,
-            args.out,
-            Split(args.train_start, args.train_end, args.test_start, args.test_end),
-            progress=not args.quiet,
-        )
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        split = Split(args.train_start, args.train_end, args.test_start, args.test_end)
+        card = train(args.data, args.out, split, progress=not args.quiet, assets=args.assets)
+    except (ValueError, RuntimeError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise UsageError(str(exc)) from None  # an empty split, dates out of order, parity refused
     print(summary(card))
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .artifacts import ModelUnavailable
-    from .predict import load_model, predict
+    from windpitch.predict import load_model, predict
 
     flags = {k.removeprefix("field_"): v for k, v in vars(args).items() if k.startswith("field_") and v is not None}
     if args.json and flags:
-        print("error: give records either as --json or as field flags, not both", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("give records either as --json or as field flags, not both")
     if args.json:
         try:
             records = _read_records(args.json)
         except ValueError as exc:
-            print(f"error: --json {args.json}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError(f"--json {args.json}: {exc}") from None
     else:
         records = [flags]
-    try:
-        model = load_model(args.model)
-    except ModelUnavailable as exc:
-        print(f"error: model unavailable: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    model = load_model(args.model)
     results = predict(records, model)
     _print(
         {"model_version": model.info.version, "results": [dict(index=i, **r.as_dict()) for i, r in enumerate(results)]}
@@ -272,34 +264,33 @@ def _read_records(source: str) -> list[Any]:
     raise ValueError('expected a record object, a non-empty list of records, or {"records": [...]}')
 
 
-def _schema(_args: argparse.Namespace) -> int:
-    _print(as_dict())
+def _schema(args: argparse.Namespace) -> int:
+    """The schema with the model's farm (its fleet and fleet-wide limits): what the dashboard validates by."""
+    if args.reference:
+        _print(as_dict())
+        return 0
+    from windpitch.predict import load_model
+
+    farm = load_model(args.model).farm
+    _print(as_dict(farm.fleet, farm.ranges()))
     return 0
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from .data import DataError
-    from .fetch import fetch
+    from windpitch_train.fetch import fetch
 
-    try:
-        print(fetch(Path(args.dest) if args.dest else None, force=args.force))
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    print(fetch(Path(args.dest) if args.dest else None, force=args.force))
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .data import DataError, content_sha256, load_scada, resolve_data_path
+    from windpitch_frames.loading import load_scada
+    from windpitch_train.datasets import content_sha256, resolve_data_path
 
-    try:
-        path = resolve_data_path(args.path)
-        frame, report = load_scada(path)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    path = resolve_data_path(args.path)
+    frame, report = load_scada(path)
     _print(
         {
             **asdict(report),
