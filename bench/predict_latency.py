@@ -27,12 +27,13 @@ from common import machine, measure_ms, percentile, spread
 from seedway import fit_seed_model, seed_predict, seed_row
 
 import windpitch
-from windpitch.artifacts import default_model_dir, load_pipeline
+from windpitch.artifacts import default_model_dir
 from windpitch.records import parse_record
 from windpitch.runtime import PitchModel
 from windpitch_frames.inputs import frame_inputs
 from windpitch_frames.loading import load_scada
 from windpitch_train.datasets import resolve_data_path
+from windpitch_train.pipeline import load_pipeline
 
 SEED = "seed's way: 1-row DataFrame + prep + RandomForest.predict"
 

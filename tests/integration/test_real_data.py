@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 import windpitch
-from windpitch.artifacts import load_pipeline, read_card
+from windpitch.artifacts import read_card
 from windpitch.runtime import PitchModel
 from windpitch_frames.inputs import frame_inputs
 from windpitch_frames.loading import load_scada
 from windpitch_train.datasets import DATA_CONTENT_SHA256, content_sha256
 from windpitch_train.evaluation import error_stats, regimes
+from windpitch_train.pipeline import load_pipeline
 from windpitch_train.train import Split, clean, seed_recipe, seed_recipe_features
 
 pytestmark = pytest.mark.real_data

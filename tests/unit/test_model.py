@@ -13,13 +13,13 @@ from windpitch.artifacts import (
     PIPELINE_FILE,
     PLOT_FILE,
     ModelUnavailable,
-    load_pipeline,
     sha256_file,
 )
 from windpitch.features import FEATURES
 from windpitch.runtime import PitchModel
 from windpitch.schema import MODEL_INPUTS
 from windpitch_train.datasets import content_sha256
+from windpitch_train.pipeline import load_pipeline
 
 
 def random_inputs(n: int, seed: int = 3) -> np.ndarray:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from windpitch.farm import REFERENCE_RATED_KW, Farm
 from windpitch.rules import MEASUREMENTS, RULEBOOK, Check, Context, Kind, checks_for, kind_of, timestamp
-from windpitch.schema import FIELDS, TIME_FIELD, TURBINE_FIELD
+from windpitch.schema import FIELDS, TIME_FIELD, TURBINE_FIELD, YEARS
 
 # A column check: (the column's cells as the file wrote them, the parsed column so far, the row's
 # turbine for its limits, farm, field) -> mask of cells this check refuses. Parsed columns are NaN/NaT
@@ -183,7 +183,11 @@ def _parse(kind: Kind, text: pd.Series) -> pd.Series:
     if kind is Kind.NUMBER:
         return pd.to_numeric(text.str.strip() if text.dtype == object else text, errors="coerce").astype(np.float64)
     if kind is Kind.TIMESTAMP:
-        stamps = {v: timestamp(v) for v in pd.unique(text.dropna())}
+        # Only plausible years become timestamps (pandas' nanoseconds end in 2262); the year check words the rest.
+        stamps = {
+            v: t if (t := timestamp(v)) is not None and YEARS[0] <= t.year < YEARS[1] else None
+            for v in pd.unique(text.dropna())
+        }
         return pd.to_datetime(text.map(stamps), utc=True)
     return text.fillna("").astype(str).str.strip()
 

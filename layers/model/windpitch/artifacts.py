@@ -4,7 +4,8 @@ A trained model is a folder: ``model.joblib`` (the scikit-learn pipeline, for re
 tests), ``model.json`` (the portable export the Lambdas and the browser evaluate),
 ``model_card.json`` (what was trained, on what, how well, and the SHA-256 of both files) and
 ``pitch_curve.png``. Every file is read once into memory, hashed, compared with the card, and only
-then parsed: joblib unpickles code, so an unverified file is never handed to it.
+then parsed: joblib unpickles code, so an unverified file is never handed to it
+(``windpitch_train.pipeline.load_pipeline``: the pickle is training's, never a Lambda's).
 
 Example:
     >>> default_model_dir().name
@@ -21,7 +22,7 @@ from typing import Any, Final
 
 from .errors import ModelUnavailable
 
-__all__ = ["ModelUnavailable", "default_model_dir", "load_pipeline", "read_card", "verified_bytes"]
+__all__ = ["ModelUnavailable", "default_model_dir", "read_card", "verified_bytes"]
 
 MODEL_DIR_ENV: Final = "WINDPITCH_MODEL_DIR"
 PIPELINE_FILE: Final = "model.joblib"
@@ -84,21 +85,3 @@ def verified_bytes(model_dir: Path, filename: str, expected_sha256: Any) -> byte
             f"{expected_sha256!r}; refusing to load it"
         )
     return data
-
-
-def load_pipeline(model_dir: Path | None = None) -> Any:
-    """The scikit-learn pipeline from ``model.joblib``, unpickled only after its hash matches the card.
-
-    Training side only (needs joblib and scikit-learn); the Lambdas use the JSON export.
-
-    Raises:
-        ModelUnavailable: no card, or the file's SHA-256 differs from the card's.
-    """
-    import io
-
-    import joblib
-
-    directory = model_dir or default_model_dir()
-    card = read_card(directory)
-    data = verified_bytes(directory, PIPELINE_FILE, card.get("sha256"))
-    return joblib.load(io.BytesIO(data))  # verified above: this is the file training wrote
