@@ -18,7 +18,7 @@ MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py 
 ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test lint bench checkov fetch-data lock clean
+.PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -93,17 +93,28 @@ $(CHECKOV): requirements-checkov.txt
 
 checkov: $(CHECKOV)  ## checkov, the IaC security scanner, in its own venv (its pins clash with .venv's)
 
-test: $(STAMP) build dashboard chromium $(CHECKOV)  ## lint and run every test
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
-	$(PY) -m windpitch_api.openapi --check
-	$(PY) -m pytest
+# Doctests: every package's examples run as tests (the CLI launcher is a program, not a module to import).
+DOCTESTS := --doctest-modules layers/model/windpitch layers/model/windpitch_api layers/batch windpitch_train \
+	windpitch_cli --ignore=layers/model/windpitch/__main__.py --ignore=layers/batch/Makefile
 
-lint: $(STAMP)  ## ruff and mypy only
+test: $(STAMP) build dashboard chromium $(CHECKOV)  ## lint, check the import contracts and run every test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) -m windpitch_api.openapi --check
+	$(PY) -m pytest tests $(DOCTESTS)
+
+test-fast: $(STAMP)  ## under a minute: lint, import contracts, unit tests and doctests (no build, browser or server)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest tests/unit $(DOCTESTS) -m "not integration" -q
+
+lint: $(STAMP)  ## ruff, mypy and the import contracts only
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m windpitch_api.openapi --check
 
 bench: build  ## the benchmark suite (~10 min): every figure into docs/benchmarks.md, with its command

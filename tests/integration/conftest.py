@@ -12,6 +12,14 @@ from tests.conftest import ROOT
 from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything here needs a build, a browser, a server or the real data: `make test-fast` leaves it out."""
+    for item in items:
+        if "tests/integration/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.integration)
+
+
 BUILT_CARD = ROOT / ".aws-sam" / "build" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
 
 

@@ -149,3 +149,38 @@ def test_the_local_api_serves_what_the_template_deploys() -> None:
         "ApiGatewayCloudWatchRole",
         "ApiGatewayAccount",
     }
+
+
+def environment(function: str) -> dict[str, Any]:
+    """A function's environment as deployed: the Globals' variables, then its own."""
+    shared = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    own = props(function).get("Environment", {}).get("Variables", {})
+    return {**shared, **own}
+
+
+# What a checkov skip's reason may claim, and the fact in the template that makes the claim true.
+CLAIMS = {
+    "bucket name": lambda f: "WINDPITCH_BUCKET" in environment(f),
+    "thresholds": lambda f: "ANOMALY_THRESHOLD_DEG" in environment(f),
+    "allowed origin": lambda f: "WINDPITCH_ALLOWED_ORIGIN" in environment(f),
+    "S3": lambda f: any(str(s.get("Action", "")).startswith("s3:") for s in statements(f)),
+}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_checkov_skip_reason_is_true_of_its_own_resource(function: str) -> None:
+    """A reason copied from another resource claims what this one does not have (a bucket, an origin...)."""
+    for skip in RESOURCES[function].get("Metadata", {}).get("checkov", {}).get("skip", []):
+        claims = [claim for claim in CLAIMS if claim in skip["comment"]]
+        assert all(CLAIMS[claim](function) for claim in claims), (function, skip["id"], claims)
+
+
+def test_only_the_functions_that_answer_browsers_carry_the_cors_origin() -> None:
+    carrying = {f for f in FUNCTIONS if "WINDPITCH_ALLOWED_ORIGIN" in environment(f)}
+    assert carrying == {"HealthFunction", "PredictFunction"}
+
+
+def test_alarm_names_say_what_they_watch() -> None:
+    alarms = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms["BatchFilesQuarantinedAlarm"]["MetricName"] == "FilesRejected"
+    assert alarms["BatchErrorsAlarm"]["MetricName"] == "Errors"

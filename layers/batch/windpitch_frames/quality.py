@@ -16,7 +16,7 @@ Example:
     >>> judged = judge(text, Farm({"R1": 2050.0}))
     >>> judged.problems.tolist()[1]
     "Wind_turbine_name: unknown turbine 'X1': the model's fleet is R1 (retrain with its data to score it); \
-Ws_avg: not a finite number: 'nan'; record: no measurements (every signal the model reads is empty)"
+Ws_avg: not a finite number: 'nan'"
     >>> judged.frame["Ws_avg"].tolist()[0]
     5.0
 """

@@ -8,6 +8,7 @@ used, and 500 (with the request's correlation id, never a stack trace) for a fau
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 from typing import Final
@@ -15,8 +16,10 @@ from typing import Final
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+import windpitch
 from windpitch import ModelUnavailable
 
+from .document import for_farm
 from .errors import ApiError, error
 from .observability import logger, metrics
 
@@ -80,10 +83,16 @@ def create_app(*routers: Router, enable_validation: bool = False) -> APIGatewayR
 
 @functools.cache
 def _openapi_text() -> str:
+    """The built document fitted to the deployed model's farm (its limits and fleet); as built without a model."""
     try:
-        return OPENAPI_FILE.read_text(encoding="utf-8")
-    except OSError as exc:
+        document = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
         raise ApiError(503, "OpenAPI document unavailable", [{"field": "openapi.json", "reason": str(exc)}]) from None
+    try:
+        farm = windpitch.load_model().farm
+    except ModelUnavailable:
+        return json.dumps(document)  # /health and /predict say why; the document still describes the API
+    return json.dumps(for_farm(document, farm))
 
 
 @functools.cache
