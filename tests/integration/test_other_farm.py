@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import SMALL, BUCKET, LambdaContext, api_event, asset_table, bucket_snapshot
+from tests.conftest import BUCKET, SMALL, LambdaContext, api_event, asset_table, bucket_snapshot
 from windpitch.artifacts import MODEL_DIR_ENV, read_card
 from windpitch.predict import load_model, predict
 from windpitch_batch.config import BatchConfig
