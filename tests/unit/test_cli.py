@@ -107,3 +107,31 @@ def test_the_module_runs_as_a_program() -> None:
     done = subprocess.run([sys.executable, "-m", "windpitch", "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0
     assert "predict" in done.stdout
+
+
+def test_errors_map_to_documented_exit_codes_in_one_place(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typed error gets its code and one line; an unexpected one (a bug) gets its own code, not a traceback."""
+    import argparse
+
+    from windpitch.errors import StoreUnavailable
+    from windpitch_cli.errors import EXIT_BUG, EXIT_UNAVAILABLE, run_command
+
+    def unreachable(_: argparse.Namespace) -> int:
+        raise StoreUnavailable("bucket 'b' is not reachable at http://127.0.0.1:9")
+
+    def buggy(_: argparse.Namespace) -> int:
+        return {}["missing"]  # type: ignore[no-any-return]
+
+    assert run_command(unreachable, argparse.Namespace()) == EXIT_UNAVAILABLE
+    assert capsys.readouterr().err == "error: bucket 'b' is not reachable at http://127.0.0.1:9\n"
+    monkeypatch.delenv("WINDPITCH_DEBUG", raising=False)
+    assert run_command(buggy, argparse.Namespace()) == EXIT_BUG
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("internal error: KeyError: 'missing' (a bug in windpitch")
+
+
+def test_an_unreachable_bucket_is_exit_3_not_a_lookup_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch", "--bucket", "nowhere", "--endpoint-url", "http://127.0.0.1:9"]) == 3
+    assert "bucket 'nowhere' is not reachable" in capsys.readouterr().err
