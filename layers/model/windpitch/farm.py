@@ -24,14 +24,16 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .schema import FIELDS
+from .schema import FIELDS, TURBINE_PATTERN
 
 # The schema's ranges of power-like fields are written for La Haute Borne's Senvion MM82.
 REFERENCE_RATED_KW: Final = 2050.0
+_TURBINE: Final = re.compile(TURBINE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class Farm:
 
     def __post_init__(self) -> None:
         for name, rated in self.turbines.items():
+            # So a fleet member passes the rulebook's name checks by construction (records.py relies on it).
+            if not (isinstance(name, str) and _TURBINE.fullmatch(name)):
+                raise ValueError(f"turbine name {name!r} is not a turbine name (letters, digits, '_', '.', '-')")
             if not (isinstance(rated, int | float) and math.isfinite(rated) and rated > 0):
                 raise ValueError(f"turbine {name!r}: rated power {rated!r} is not a positive number of kW")
 

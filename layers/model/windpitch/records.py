@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from .errors import FieldError, InvalidRecord
 from .farm import Farm
-from .rules import Context, Kind, Refused, checks_for, judge_field
+from .rules import Context, Kind, Refused, checks_for, judge_field, time_verdict
 from .schema import ANEMOMETERS, MODEL_INPUTS, SIGNAL_INPUTS, TARGET, TIME_FIELD, TURBINE_FIELD
 
 __all__ = ["FieldError", "InvalidRecord", "ParsedRecord", "Repeated", "object_pairs", "parse_record"]
@@ -122,8 +122,9 @@ def parse_record(record: Mapping[str, Any], farm: Farm = _REFERENCE, *, files: b
     # The turbine first: power-like limits are its own (a record without one, or with a bad one, gets the
     # fleet's widest, so its other fields are still judged and reported).
     turbine = record.get(TURBINE_FIELD)
-    ctx = Context(farm, turbine if isinstance(turbine, str) and farm.knows(turbine) else None)
-    ranges = farm.ranges(ctx.turbine)
+    known = turbine if isinstance(turbine, str) and turbine in farm.turbines else None
+    ranges = farm.ranges(known)
+    ctx = None  # built only for a value off the fast path (most requests have none but time and turbine)
     for name, value in record.items():
         # Fast path for what clients almost always send, a JSON number within its field's range
         # (NaN and ±inf fail the comparison and take the full check below): a third of the time.
@@ -133,25 +134,51 @@ def parse_record(record: Mapping[str, Any], farm: Farm = _REFERENCE, *, files: b
             if bounds is not None and bounds[0] <= value <= bounds[1]:
                 values[name] = float(value)
                 continue
-        if isinstance(value, Repeated):
-            errors.append(FieldError(_safe_name(name), f"given more than once ({len(value.values)} times)"))
+        elif value is None and name in ranges:
+            continue  # a missing measurement (JSON null): imputed, in a request and in a file alike
+        elif value is known and name == TURBINE_FIELD:
+            named[name] = value  # a fleet member passes every turbine check (names are checked in Farm)
             continue
-        try:
-            parsed = judge_field(name, value, ctx, files)
-        except Refused as bad:
-            errors.append(FieldError(_safe_name(name), bad.reason))
+        elif kind is str and name == TIME_FIELD:
+            stamp = time_verdict(value, files)  # the rulebook's timestamp checks; they need no farm
+            if isinstance(stamp, Refused):
+                errors.append(FieldError(name, stamp.reason))
+            elif stamp is not None:
+                named[name] = stamp
             continue
-        if parsed is None:
-            continue
-        if name in (TIME_FIELD, TURBINE_FIELD):
-            named[name] = parsed
-        else:
-            values[name] = parsed
+        if ctx is None:
+            ctx = Context(farm, known)
+        _judge_slow(name, value, ctx, files, (values, named, errors))
     if files:
-        errors += _file_row_errors(record, ctx)
+        errors += _file_row_errors(record, ctx or Context(farm, known))
     if errors:
         raise InvalidRecord(errors)
     return _reduce(values, named.get(TURBINE_FIELD), named.get(TIME_FIELD))
+
+
+def _judge_slow(
+    name: str,
+    value: Any,
+    ctx: Context,
+    files: bool,
+    into: tuple[dict[str, float], dict[str, Any], list[FieldError]],
+) -> None:
+    """A value off the fast path, through the rulebook: its parse into ``values``/``named``, or its error."""
+    values, named, errors = into
+    if isinstance(value, Repeated):
+        errors.append(FieldError(_safe_name(name), f"given more than once ({len(value.values)} times)"))
+        return
+    try:
+        parsed = judge_field(name, value, ctx, files)
+    except Refused as bad:
+        errors.append(FieldError(_safe_name(name), bad.reason))
+        return
+    if parsed is None:
+        return
+    if name in (TIME_FIELD, TURBINE_FIELD):
+        named[name] = parsed
+    else:
+        values[name] = parsed
 
 
 def _file_row_errors(record: Mapping[str, Any], ctx: Context) -> list[FieldError]:

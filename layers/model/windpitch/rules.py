@@ -159,10 +159,30 @@ def timestamp(value: Any) -> datetime | None:
         >>> timestamp("2014-01-01T01:00:00+01:00").isoformat()
         '2014-01-01T00:00:00+00:00'
     """
-    stamp = _datetime(value)
+    if isinstance(value, str):
+        return _utc_text(value)
+    return _utc(_datetime(value))
+
+
+def _utc(stamp: datetime | None) -> datetime | None:
     if stamp is None or stamp.tzinfo is None or stamp.utcoffset() is None:
         return None
     return stamp.astimezone(UTC)
+
+
+def _utc_text(value: str) -> datetime | None:
+    # The timestamp checks run one after the other on the same text, each needing this conversion: the
+    # last text's is kept (a one-entry memo costs a comparison where an LRU cache costs a miss per record).
+    global _last_utc  # noqa: PLW0603 - the memo; a race only recomputes the same value
+    last = _last_utc
+    if last[0] == value:
+        return last[1]
+    converted = _utc(_datetime_text(value))
+    _last_utc = (value, converted)
+    return converted
+
+
+_last_utc: tuple[str | None, datetime | None] = (None, None)
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -170,6 +190,24 @@ def _datetime(value: Any) -> datetime | None:
         return value
     if not isinstance(value, str):
         return None
+    return _datetime_text(value)
+
+
+def _datetime_text(value: str) -> datetime | None:
+    """The parse of one text (naive or aware); None when it is not ISO 8601 (memoised as _utc_text is)."""
+    global _last_parse  # noqa: PLW0603 - the memo; a race only recomputes the same value
+    last = _last_parse
+    if last[0] == value:
+        return last[1]
+    parsed = _parse_text(value)
+    _last_parse = (value, parsed)
+    return parsed
+
+
+_last_parse: tuple[str | None, datetime | None] = (None, None)
+
+
+def _parse_text(value: str) -> datetime | None:
     text = value.strip()
     spaced = _SPACED_OFFSET.match(text) if " " in text else None
     if spaced:
@@ -267,14 +305,38 @@ RULEBOOK: Final[tuple[Check, ...]] = (
 
 def checks_for(kind: Kind, files: bool = False) -> tuple[Check, ...]:
     """The checks a field of ``kind`` goes through, in order (``files``: as a row of a SCADA file)."""
-    return tuple(c for c in RULEBOOK if c.kind is kind and (files or c.applies is Applies.EVERYWHERE))
+    return _CHECKS[kind, files]
+
+
+_CHECKS: Final = {
+    (kind, files): tuple(c for c in RULEBOOK if c.kind is kind and (files or c.applies is Applies.EVERYWHERE))
+    for kind in Kind
+    for files in (False, True)
+}
 
 
 def kind_of(name: str) -> Kind | None:
     """The kind of a schema field, or None for a field the schema does not know."""
-    if name in FIELDS:
-        return Kind.NUMBER
-    return {TIME_FIELD: Kind.TIMESTAMP, TURBINE_FIELD: Kind.TURBINE}.get(name)
+    return _KINDS.get(name)
+
+
+_KINDS: Final[dict[str, Kind]] = {
+    **dict.fromkeys(FIELDS, Kind.NUMBER),
+    TIME_FIELD: Kind.TIMESTAMP,
+    TURBINE_FIELD: Kind.TURBINE,
+}
+
+
+def time_verdict(value: str, files: bool = False) -> datetime | Refused | None:
+    """The rulebook's timestamp checks on a text: its UTC datetime, None when missing, or the first refusal."""
+    for check in _CHECKS[Kind.TIMESTAMP, files]:
+        reason = check.test(value, _TIME_CONTEXT)
+        if reason is not None:
+            return Refused(reason, check.name)
+    return None if is_missing(value) else timestamp(value)
+
+
+_TIME_CONTEXT: Final = Context(Farm.reference(), None, TIME_FIELD)  # a timestamp's checks need no farm
 
 
 def judge_field(name: str, value: Any, ctx: Context, files: bool = False) -> Any:
@@ -286,8 +348,14 @@ def judge_field(name: str, value: Any, ctx: Context, files: bool = False) -> Any
     kind = kind_of(name)
     if kind is None:
         raise Refused("unknown field", "unknown_field")
-    ctx = Context(ctx.farm, ctx.turbine, name)
-    for check in checks_for(kind, files):
+    if kind is Kind.TIMESTAMP and isinstance(value, str):
+        verdict = time_verdict(value, files)  # no farm in it: judged once per distinct text
+        if isinstance(verdict, Refused):
+            raise Refused(verdict.reason, verdict.check)
+        return verdict
+    if kind is Kind.NUMBER:
+        ctx = Context(ctx.farm, ctx.turbine, name)  # its range is the field's (and the turbine's)
+    for check in _CHECKS[kind, files]:
         reason = check.test(value, ctx)
         if reason is not None:
             raise Refused(reason, check.name)
