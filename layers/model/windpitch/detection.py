@@ -79,8 +79,8 @@ class FaultEvent:
     """One detected pitch fault on one turbine."""
 
     turbine: str
-    start: str  # first interval of the first flagged window
-    end: str  # end of the last flagged window's last interval
+    start: str  # the first interval the fault moved (of those the flagged windows judged)
+    end: str  # the end of the last such interval
     detected_at: str  # when the first flagged window was complete: the earliest an operator could know
     open: bool  # still flagged near the end of the data seen
     intervals: int  # judged intervals inside the event
@@ -286,20 +286,22 @@ def _event(
     settings: DetectorSettings,
 ) -> FaultEvent:
     t, r, m, e = series
-    first, last = min(w.first for w in group), max(w.last for w in group)
     # The estimate: the median over the intervals the fault moved, those nearer the flagging windows' median
     # than zero. A median over all the windows' intervals is dragged by the healthy ones at a fault's edges
     # (a 1 h fault is 6 of 10 of them); the windows' medians alone, by windows only half in the fault.
     members = np.array(sorted({i for w in group for i in w.members}))
     rough = float(np.median([w.median for w in group]))
-    moved = r[members][np.abs(r[members] - rough) < np.abs(r[members])]
-    moved = moved if len(moved) else r[members]
+    shifted = np.abs(r[members] - rough) < np.abs(r[members])
+    moved_at = members[shifted] if shifted.any() else members
+    moved = r[moved_at]
     median = float(np.median(moved))
     # Its 95% interval: the standard error of a median, 1.2533 σ/√n with σ = 1.4826 MAD, over those
     # intervals; never below the export's rounding.
     mad = float(np.median(np.abs(moved - median)))
     half_width = max(1.96 * 1.2533 * 1.4826 * mad / np.sqrt(len(moved)), 0.01)
-    inside = np.arange(first, last + 1)
+    # The event runs from the first interval the fault moved to the last (the windows reach past both ends).
+    first, last = int(moved_at[0]), int(moved_at[-1])
+    inside = np.arange(min(w.first for w in group), max(w.last for w in group) + 1)
     judged = inside[np.isfinite(r[inside])]
     peak = float(r[judged][np.argmax(np.abs(r[judged]))])
     return FaultEvent(
@@ -308,7 +310,7 @@ def _event(
         end=_iso(t[last] + CADENCE_S),
         detected_at=_iso(t[group[0].last] + CADENCE_S),
         open=bool(is_open),
-        intervals=len(members),
+        intervals=len(moved_at),
         estimated_offset_deg=round(median, 3),
         offset_uncertainty_deg=round(half_width, 3),
         fault_class=_fault_class(t[members], r[members], m[members], e[members]),
