@@ -161,7 +161,7 @@ def environment(function: str) -> dict[str, Any]:
 # What a checkov skip's reason may claim, and the fact in the template that makes the claim true.
 CLAIMS = {
     "bucket name": lambda f: "WINDPITCH_BUCKET" in environment(f),
-    "thresholds": lambda f: "ANOMALY_THRESHOLD_DEG" in environment(f),
+    "thresholds": lambda f: "DETECTOR_STEADY_THRESHOLD_DEG" in environment(f),
     "allowed origin": lambda f: "WINDPITCH_ALLOWED_ORIGIN" in environment(f),
     "S3": lambda f: any(str(s.get("Action", "")).startswith("s3:") for s in statements(f)),
 }

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from windpitch.anomalies import AnomalyRule
+from windpitch.detection import DetectorSettings
 
 RAW = "raw/"
 PREDICTIONS = "predictions/"
@@ -20,7 +20,7 @@ STATE = "state/"
 @dataclass(frozen=True)
 class BatchConfig:
     bucket: str
-    rule: AnomalyRule = field(default_factory=AnomalyRule)
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
     max_files: int = 200  # per invocation; the rest is picked up by the next run
     safety_margin_ms: int = 120_000  # stop taking files when less time than this remains
     lease_seconds: int = 900  # a lease older than a Lambda's longest run is stale
@@ -31,9 +31,24 @@ class BatchConfig:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> BatchConfig:
         return cls(
             bucket=env["WINDPITCH_BUCKET"],
-            rule=AnomalyRule(float(env.get("ANOMALY_THRESHOLD_DEG", 5.0)), int(env.get("ANOMALY_MIN_INTERVALS", 6))),
+            detector=detector_from_env(env),
             max_files=int(env.get("BATCH_MAX_FILES", 200)),
             safety_margin_ms=int(env.get("BATCH_SAFETY_MARGIN_MS", 120_000)),
             window_days=int(env.get("DASHBOARD_WINDOW_DAYS", 7)),
             schedule_minutes=int(env.get("SCHEDULE_MINUTES", 10)),
         )
+
+
+def detector_from_env(env: Mapping[str, str]) -> DetectorSettings:
+    """The detector's settings the template exposes (its parameters), over the benchmark's defaults.
+
+    Example:
+        >>> detector_from_env({"DETECTOR_STEADY_THRESHOLD_DEG": "1.2"}).steady_threshold_deg
+        1.2
+    """
+    default = DetectorSettings()
+    return DetectorSettings(
+        steady_threshold_deg=float(env.get("DETECTOR_STEADY_THRESHOLD_DEG", default.steady_threshold_deg)),
+        pitching_threshold_deg=float(env.get("DETECTOR_PITCHING_THRESHOLD_DEG", default.pitching_threshold_deg)),
+        window=int(env.get("DETECTOR_WINDOW_INTERVALS", default.window)),
+    )

@@ -1,10 +1,11 @@
-"""Per-turbine state for the dashboard and for anomaly persistence across runs.
+"""Per-turbine state for the dashboard and for fault events across runs.
 
-``dashboard/turbines/<turbine>.json`` holds the turbine's recent series (``window_days``) and its
-anomaly events. A run merges its scored rows into it; events are found on the merged series, so an
-anomaly that spans files (live SCADA lands every ten minutes) is seen whole. Merging is idempotent:
-the same rows merged twice give the same state. ``fleet.json`` and the anomaly lists are derived
-from the turbine states.
+``dashboard/turbines/<turbine>.json`` holds the turbine's recent series (``window_days``) and its fault
+events. A run merges its scored rows into the turbines' series, then runs the detector
+(:mod:`windpitch.detection`) on every turbine's merged series with the fleet's residual as reference, so a
+fault that spans files (live SCADA lands every ten minutes) is seen whole, and a backfill finds the same
+events as the live runs did. Merging is idempotent: the same rows merged twice give the same state.
+``fleet.json`` and the event lists are derived from the turbine states.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from windpitch.anomalies import AnomalyRule, find_events
+from windpitch.detection import DetectorSettings, Series, detect, fleet_reference, regimes
+from windpitch.farm import REFERENCE_RATED_KW, Farm
 
 SERIES: Final = {  # state key -> scored column
     "time": "timestamp",
@@ -26,6 +28,7 @@ SERIES: Final = {  # state key -> scored column
     "power": "power_kw",
     "producing": "producing",
 }
+_ROUNDED: Final = ("measured_pitch_deg", "expected_pitch_deg", "residual_deg", "wind_speed_ms", "power_kw")
 MAX_EVENTS: Final = 1000  # per turbine: the dashboard file stays small
 
 
@@ -38,25 +41,63 @@ def series_frame(state: dict[str, Any] | None) -> pd.DataFrame:
     ).astype({"producing": bool})
 
 
-def merge_turbine(
-    turbine: str, state: dict[str, Any] | None, rows: pd.DataFrame, rule: AnomalyRule, window_days: int
+def rows_empty() -> pd.DataFrame:
+    """No new rows for a turbine (its series is merged with nothing, its events are detected again)."""
+    return series_frame(None)
+
+
+def merge_series(state: dict[str, Any] | None, rows: pd.DataFrame) -> pd.DataFrame:
+    """The turbine's kept series with ``rows`` (its scored rows) merged in: a row again replaces itself.
+
+    New rows are rounded as the state keeps them (3 decimals), so the detector sees the same numbers whether
+    a row arrived in this run or an earlier one: live runs and a backfill find the same events.
+    """
+    new = rows[list(SERIES.values())].round(dict.fromkeys(_ROUNDED, 3))
+    combined = pd.concat([series_frame(state), new], ignore_index=True)
+    return combined.drop_duplicates("timestamp", keep="last").sort_values("timestamp").reset_index(drop=True)
+
+
+def fleet_events(
+    series: dict[str, pd.DataFrame],
+    previous: dict[str, list[dict[str, Any]]],
+    farm: Farm,
+    settings: DetectorSettings,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every turbine's events: the detector on its merged series against the fleet's, plus the events an
+    earlier run saw whole before the kept window began."""
+    arrays = {name: _arrays(frame) for name, frame in series.items()}
+    judged = {
+        name: (
+            a["seconds"],
+            a["residual"],
+            regimes(a["residual"], a["expected"], a["power"], _rated(farm, name), settings) > 0,
+        )
+        for name, a in arrays.items()
+    }
+    reference = fleet_reference(judged, settings.fleet_min_others)
+    out = {}
+    for name, a in arrays.items():
+        data = Series(a["seconds"], a["residual"], a["measured"], a["expected"], a["power"])
+        found = detect(name, data, _rated(farm, name), settings=settings, reference=reference[name])
+        frame = series[name]
+        first = _iso(frame["timestamp"].iloc[0]) if len(frame) else ""
+        earlier = [e for e in previous.get(name, []) if e["start"] < first]
+        # An event already under way when the kept window began was seen whole by an earlier run: keep that one.
+        carried = {e["start"] for e in earlier if e["end"] >= first}
+        events = earlier + [e.as_dict() for e in found if not (e.start == first and carried)]
+        out[name] = sorted({e["start"]: e for e in events}.values(), key=lambda e: e["start"])[-MAX_EVENTS:]
+    return out
+
+
+def turbine_state(
+    turbine: str, combined: pd.DataFrame, events: list[dict[str, Any]], settings: DetectorSettings, window_days: int
 ) -> dict[str, Any]:
-    """The turbine's new state after ``rows`` (scored rows of this turbine)."""
-    combined = pd.concat([series_frame(state), rows[list(SERIES.values())]], ignore_index=True)
-    combined = combined.drop_duplicates("timestamp", keep="last").sort_values("timestamp").reset_index(drop=True)
-    times = combined["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[s]")
-    found = find_events(turbine, times, combined["residual_deg"].to_numpy(), combined["producing"].to_numpy(bool), rule)
-    first = _iso(combined["timestamp"].iloc[0]) if len(combined) else ""
-    previous = [e for e in (state or {}).get("events", []) if e["start"] < first]
-    # An event already under way when the kept window began was seen whole by an earlier run: keep that one.
-    carried = {e["start"] for e in previous if e["end"] >= first}
-    events = previous + [e.as_dict() for e in found if not (e.start == first and carried)]
-    events = sorted({e["start"]: e for e in events}.values(), key=lambda e: e["start"])[-MAX_EVENTS:]
+    """What ``dashboard/turbines/<turbine>.json`` holds: the last ``window_days`` of the series, and events."""
     cutoff = combined["timestamp"].max() - pd.Timedelta(days=window_days) if len(combined) else None
     recent = combined[combined["timestamp"] > cutoff] if cutoff is not None else combined
     return {
         "turbine": turbine,
-        "rule": {"threshold_deg": rule.threshold_deg, "min_intervals": rule.min_intervals},
+        "detector": settings.as_dict(),
         "window_days": window_days,
         "series": {
             key: [_iso(t) for t in recent[column]]
@@ -68,6 +109,21 @@ def merge_turbine(
         },
         "events": events,
     }
+
+
+def _arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    seconds = frame["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[s]").astype(np.int64)
+    return {
+        "seconds": seconds,
+        "residual": frame["residual_deg"].to_numpy(np.float64),
+        "measured": frame["measured_pitch_deg"].to_numpy(np.float64),
+        "expected": frame["expected_pitch_deg"].to_numpy(np.float64),
+        "power": frame["power_kw"].to_numpy(np.float64),
+    }
+
+
+def _rated(farm: Farm, turbine: str) -> float:
+    return farm.factor(turbine) * REFERENCE_RATED_KW
 
 
 def fleet_summary(

@@ -34,6 +34,38 @@ class _Capture(io.BytesIO):
         super().close()
 
 
+EVENT_COLUMNS = {  # the events' Parquet dataset, for analysts (anomalies/events.parquet)
+    "turbine": "str",
+    "start": "datetime64[ns, UTC]",
+    "end": "datetime64[ns, UTC]",
+    "detected_at": "datetime64[ns, UTC]",
+    "open": "bool",
+    "intervals": "int64",
+    "fault_class": "str",
+    "estimated_offset_deg": "float64",
+    "offset_uncertainty_deg": "float64",
+    "median_residual_deg": "float64",
+    "peak_residual_deg": "float64",
+    "settings": "str",
+}
+
+
+def events_parquet(events: list[dict[str, Any]]) -> bytes:
+    """The fault events as one Parquet file (the settings that raised each as JSON text).
+
+    Example:
+        >>> import io, pandas as pd
+        >>> pd.read_parquet(io.BytesIO(events_parquet([]))).columns.tolist()[:3]
+        ['turbine', 'start', 'end']
+    """
+    frame = pd.DataFrame({c: [e.get(c) for e in events] for c in EVENT_COLUMNS})
+    frame["settings"] = [json.dumps(e.get("settings", {}), sort_keys=True) for e in events]
+    for column in ("start", "end", "detected_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame = frame.astype({c: t for c, t in EVENT_COLUMNS.items() if t in ("bool", "int64", "float64")})
+    return parquet_bytes(frame)
+
+
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
     """One Parquet file written in memory.
 

@@ -41,8 +41,8 @@ from windpitch_frames.scoring import score_frame
 
 from . import config as paths
 from .config import BatchConfig
-from .dashboard import all_events, fleet_summary, merge_turbine
-from .outputs import by_date, digest, json_bytes, parquet_bytes, quarantine_csv, text_lines
+from .dashboard import all_events, fleet_events, fleet_summary, merge_series, rows_empty, turbine_state
+from .outputs import by_date, digest, events_parquet, json_bytes, parquet_bytes, quarantine_csv, text_lines
 from .store import Conflict, NotFound, Object, S3Store
 
 JSON = "application/json"
@@ -235,7 +235,7 @@ def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Ob
         frame, report = load_scada(data, name=obj.key, keep_invalid=True, farm=model.farm)
     except DataError as exc:
         return _quarantine_file(store, obj, data, lines, reason=str(exc), result=result)
-    scored, rejected = score_frame(frame, model, config.rule)
+    scored, rejected = score_frame(frame, model, config.detector)
     rejected = _with_bad_lines(rejected, report, lines)
     scored["run_id"] = run_id
     scored["source"] = obj.key
@@ -307,43 +307,64 @@ def _publish_unit(
 def update_dashboard(
     store: S3Store, model: PitchModel, config: BatchConfig, results: list[UnitResult], *, run_id: str, now: datetime
 ) -> dict[str, dict[str, Any]]:
-    """Merge the run's rows into each turbine's state (optimistic concurrency), then the fleet files."""
+    """Merge the run's rows into the turbines' states, detect faults fleet-wide, then write the fleet files."""
     frames = [r.scored for r in results if r.scored is not None and len(r.scored)]
     scored = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["turbine"])
-    states: dict[str, dict[str, Any]] = {}
-    for turbine, rows in scored.groupby("turbine", sort=True, observed=True):
-        states[str(turbine)] = _merge_with_retry(store, str(turbine), rows, config)
-    for obj in store.list(f"{paths.DASHBOARD}turbines/"):  # turbines this run did not touch
-        name = obj.key.rsplit("/", 1)[-1].removesuffix(".json")
-        if name not in states:
-            states[name] = json.loads(store.get(obj.key)[0])
+    rows = {str(t): g for t, g in scored.groupby("turbine", sort=True, observed=True)}
+    states = _update_turbines_with_retry(store, model, config, rows)
     fleet = fleet_summary(states, model.info.version, run_id, now, config.schedule_minutes)
     events = all_events(states)
     store.put(f"{paths.DASHBOARD}fleet.json", json_bytes(fleet), JSON, cache_control=SHORT_CACHE)
     store.put(f"{paths.DASHBOARD}anomalies.json", json_bytes({"events": events[:500]}), JSON, cache_control=SHORT_CACHE)
-    rule = {"threshold_deg": config.rule.threshold_deg, "min_intervals": config.rule.min_intervals}
-    store.put(f"{paths.ANOMALIES}events.json", json_bytes({"rule": rule, "events": events}), JSON)
+    detector = config.detector.as_dict()
+    store.put(f"{paths.ANOMALIES}events.json", json_bytes({"detector": detector, "events": events}), JSON)
+    store.put(f"{paths.ANOMALIES}events.parquet", events_parquet(events), PARQUET)
     return states
 
 
-def _merge_with_retry(
-    store: S3Store, turbine: str, rows: pd.DataFrame, config: BatchConfig, attempts: int = 8
-) -> dict[str, Any]:
-    key = f"{paths.DASHBOARD}turbines/{turbine}.json"
+def _update_turbines_with_retry(
+    store: S3Store, model: PitchModel, config: BatchConfig, rows: dict[str, pd.DataFrame], attempts: int = 8
+) -> dict[str, dict[str, Any]]:
+    """Read every turbine's state, merge, detect across the fleet, and write what changed, each write
+    conditional on the state read (optimistic concurrency): if another run changed one meanwhile, all is
+    read and merged again (merges are idempotent, so redoing one never duplicates a row)."""
     for attempt in range(attempts):
-        condition: dict[str, Any]
+        read = _read_turbines(store)
+        previous = {name: state for name, (state, _) in read.items()}
+        series = {name: merge_series(previous.get(name), rows.get(name, rows_empty())) for name in {*read, *rows}}
+        events = fleet_events(series, {n: (s or {}).get("events", []) for n, s in previous.items()}, model.farm,
+                              config.detector)  # fmt: skip
+        states = {
+            name: turbine_state(name, series[name], events[name], config.detector, config.window_days)
+            for name in series
+        }
         try:
-            data, etag = store.get(key)
-            state, condition = json.loads(data), {"if_match": etag}
-        except NotFound:
-            state, condition = None, {"if_none_match": True}
-        merged = merge_turbine(turbine, state, rows, config.rule, config.window_days)
-        try:
-            store.put(key, json_bytes(merged), JSON, cache_control=SHORT_CACHE, **condition)
-            return merged
+            for name, state in sorted(states.items()):
+                if state == previous.get(name):
+                    continue  # unchanged: no write, no conflict to risk
+                etag = read[name][1] if name in read else None
+                condition: dict[str, Any] = {"if_match": etag} if etag else {"if_none_match": True}
+                store.put(_turbine_key(name), json_bytes(state), JSON, cache_control=SHORT_CACHE, **condition)
+            return states
         except Conflict:
-            time.sleep(0.05 * (attempt + 1))  # another run updated it: read again and merge again
-    raise RuntimeError(f"{key}: still conflicting after {attempts} attempts")
+            time.sleep(0.05 * (attempt + 1))  # another run updated a turbine: read all again and merge again
+    raise RuntimeError(f"turbine states still conflicting after {attempts} attempts")
+
+
+def _read_turbines(store: S3Store) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
+    read: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
+    for obj in store.list(f"{paths.DASHBOARD}turbines/"):
+        name = obj.key.rsplit("/", 1)[-1].removesuffix(".json")
+        try:
+            data, etag = store.get(obj.key)
+        except NotFound:
+            continue
+        read[name] = (json.loads(data), etag)
+    return read
+
+
+def _turbine_key(turbine: str) -> str:
+    return f"{paths.DASHBOARD}turbines/{turbine}.json"
 
 
 def _lease_key(obj: Object) -> str:
@@ -395,7 +416,7 @@ def _manifest(
         "started_at": started.isoformat(),
         "finished_at": finished.isoformat(),
         "model_version": model.info.version,
-        "rule": {"threshold_deg": config.rule.threshold_deg, "min_intervals": config.rule.min_intervals},
+        "detector": config.detector.as_dict(),
         "inputs": [r.summary() for r in results],
         "files_in": len(results),
         "files_rejected": sum(1 for r in results if r.rejected_file),

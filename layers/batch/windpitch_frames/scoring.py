@@ -3,7 +3,7 @@
 Pure pandas and numpy (no AWS): the batch job calls it on each file it reads, analysts on a frame.
 
 Example:
-    >>> scored, rejected = score_frame(frame, model, AnomalyRule())        # doctest: +SKIP
+    >>> scored, rejected = score_frame(frame, model, DetectorSettings())   # doctest: +SKIP
     >>> list(scored.columns)                                              # doctest: +SKIP
     ['timestamp', 'turbine', 'measured_pitch_deg', 'expected_pitch_deg', 'residual_deg', ...]
 """
@@ -15,7 +15,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from windpitch.anomalies import AnomalyRule, flag
+from windpitch.detection import DetectorSettings, exceedance
+from windpitch.farm import REFERENCE_RATED_KW
 from windpitch.runtime import PitchModel
 from windpitch.schema import TARGET, TIME_FIELD, TURBINE_FIELD
 
@@ -36,7 +37,9 @@ PREDICTION_COLUMNS: Final = (
 )
 
 
-def score_frame(frame: pd.DataFrame, model: PitchModel, rule: AnomalyRule) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_frame(
+    frame: pd.DataFrame, model: PitchModel, detector: DetectorSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(scored, rejected)``: scored rows in PREDICTION_COLUMNS; rejected rows with ``line`` and ``reason``.
 
     ``frame`` is :func:`windpitch_frames.loading.load_scada`'s with ``keep_invalid`` and the model's farm:
@@ -50,16 +53,20 @@ def score_frame(frame: pd.DataFrame, model: PitchModel, rule: AnomalyRule) -> tu
     expected = model.predict_inputs(inputs) if len(good) else np.empty(0)
     measured = good[TARGET].to_numpy(np.float64) if TARGET in good else np.full(len(good), np.nan)
     power = inputs[:, 0]
+    turbines = good[TURBINE_FIELD].to_numpy()
+    rated = np.array([model.farm.factor(t) for t in turbines], dtype=np.float64) * REFERENCE_RATED_KW
     producing = power > 0  # NaN power (imputed for the model) is not evidence of production
     residual = measured - expected
     scored = pd.DataFrame(
         {
             "timestamp": good[TIME_FIELD].dt.tz_convert("UTC").reset_index(drop=True),
-            "turbine": good[TURBINE_FIELD].to_numpy(),
+            "turbine": turbines,
             "measured_pitch_deg": measured,
             "expected_pitch_deg": expected,
             "residual_deg": residual,
-            "anomaly": flag(residual, producing, rule),
+            # Row by row, file by file: beyond the detector's threshold for the row's regime. An exceedance, not
+            # a fault: the events (anomalies/) are the detector's verdict on the series, with the fleet.
+            "anomaly": exceedance(residual, expected, power, rated, detector),
             "producing": producing,
             "wind_speed_ms": inputs[:, 1],
             "power_kw": power,

@@ -100,7 +100,11 @@ STUCK = 3  # a window flagged because the blade does not move (not a regime of t
 
 
 def regimes(
-    residual: FloatArray, expected: FloatArray, power: FloatArray, rated_kw: float, settings: DetectorSettings
+    residual: FloatArray,
+    expected: FloatArray,
+    power: FloatArray,
+    rated_kw: FloatArray | float,
+    settings: DetectorSettings,
 ) -> npt.NDArray[np.int8]:
     """Per interval: 0 not judged, :data:`STEADY` or :data:`PITCHING`."""
     share = np.asarray(power, dtype=np.float64) / rated_kw
@@ -129,6 +133,27 @@ class Window:
     @property
     def last(self) -> int:
         return self.members[-1]
+
+
+def exceedance(
+    residual: FloatArray,
+    expected: FloatArray,
+    power: FloatArray,
+    rated_kw: FloatArray | float,
+    settings: DetectorSettings,
+) -> npt.NDArray[np.bool_]:
+    """Per interval: judged, and beyond its regime's threshold. A row-by-row flag (the predictions dataset's
+    ``anomaly``), with no persistence and no fleet: the faults are :func:`detect`'s events.
+
+    Example:
+        >>> exceedance(np.array([2.0, 2.0, 0.1]), np.array([-1.0, 8.0, -1.0]), np.array([700.0, 1900, 700]),
+        ...            2050.0, DetectorSettings()).tolist()
+        [True, False, False]
+    """
+    regime = regimes(residual, expected, power, rated_kw, settings)
+    threshold = np.where(regime == STEADY, settings.steady_threshold_deg, settings.pitching_threshold_deg)
+    with np.errstate(invalid="ignore"):
+        return (regime > 0) & (np.abs(residual) > threshold)
 
 
 def flagged_windows(
