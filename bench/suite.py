@@ -28,6 +28,7 @@ SUITE: dict[str, list[str]] = {
     "cold_init": ["--runs", "15"],
     "http_throughput": ["--requests", "2000", "--concurrency", "8", "--repeats", "3"],
     "backfill": ["--runs", "3"],
+    "fault_injection": ["--trials", "200", "--seeds", "0", "1"],
     "sizes": [],
     "memory": ["--repeats", "3"],
 }
