@@ -66,10 +66,14 @@ STACK ?= windpitch-dev
 publish-dashboard: dashboard  ## after sam deploy: upload dashboard/dist and config.json to the stack's bucket (STACK=...)
 	$(PY) -m windpitch_deploy dashboard --stack-name $(STACK)
 
+# A pitch fault injected into the replay's backfill, so the dashboard shows a caught fault at once (make run
+# DEMO_FAULT= to replay the recorded data as it is).
+DEMO_FAULT ?= R80711,2015-05-28T08:00,6,3
+
 run: build dashboard  ## the main job: the whole local stack (API :3000, S3 :5000, scheduled batch fed by the replay)
 	$(PY) -m windpitch predict --json events/seed_record.json
 	$(PY) -m windpitch predict --Ws1_avg 10
-	$(PY) -m windpitch_local stack --api-port 3000 --s3-port 5000
+	$(PY) -m windpitch_local stack --api-port 3000 --s3-port 5000 $(if $(DEMO_FAULT),--demo-fault $(DEMO_FAULT))
 
 api: build  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000
 	$(PY) -m windpitch_local api --port 3000

@@ -264,6 +264,10 @@ def bucket_snapshot(client: Any, prefix: str = "") -> dict[str, bytes]:
 STACK_LAST_INTERVAL = "2015-06-01T01:10:00Z"  # --start 2015-06-01 --days 0.05: intervals 00:00 … 01:10
 
 
+# A +3° fault on R80711 in the backfill the stacks replay (steady partial load then: the detector sees it).
+DEMO_FAULT = "R80711,2015-05-31T06:00,4,3"
+
+
 @contextlib.contextmanager
 def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterator[dict[str, Any]]:
     """`python -m windpitch_local stack` replaying 8 intervals after ``backfill_days``, once all four
@@ -281,6 +285,7 @@ def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterato
     log = (log_dir / "stack.log").open("w+")
     command = [sys.executable, "-m", "windpitch_local", "stack", "--speed", "0", "--start", "2015-06-01",
                "--days", "0.05", "--backfill-days", str(backfill_days), "--data", str(real_data),
+               "--demo-fault", DEMO_FAULT,
                *(f"--{name}-port={port}" for name, port in ports.items())]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['s3']}", region_name="eu-west-3",

@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     stack.add_argument("--days", type=float, default=None, help="replay this many days (default: to the end)")
     stack.add_argument("--backfill-days", type=float, default=7.0, help="history uploaded at once first (7)")
     stack.add_argument("--data", help="SCADA CSV (default: $WINDPITCH_DATA, then the shared copy, then the cache)")
+    stack.add_argument(
+        "--demo-fault",
+        metavar="TURBINE,START,HOURS,DEGREES",
+        help="add a pitch fault to the replayed data, to see the detector catch it (e.g. R80711,2015-05-31T10:00,4,3)",
+    )
     stack.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
@@ -42,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         days=args.days,
         backfill_days=args.backfill_days,
         data=args.data,
+        demo_fault=args.demo_fault,
     )
     try:
         run(config, overrides)

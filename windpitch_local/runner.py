@@ -109,10 +109,14 @@ class InProcessLambdaRunner:
         }
 
     def handler(self, function: Function) -> Handler:
+        """The function's handler, its module imported once, as Lambda does: with the function's environment
+        already set (Powertools reads POWERTOOLS_SERVICE_NAME and the metrics namespace at import)."""
         if function.name not in self._handlers:
             module_name, _, attribute = (function.handler or "app.lambda_handler").rpartition(".")
             source = self.root / (function.codeuri or ".") / f"{module_name.replace('.', '/')}.py"
-            module = _load(f"windpitch_local_fn_{function.name}", source)
+            with self._locks[function.name]:
+                os.environ.update(self.environment(function))
+                module = _load(f"windpitch_local_fn_{function.name}", source)
             self._handlers[function.name] = getattr(module, attribute)
         return self._handlers[function.name]
 

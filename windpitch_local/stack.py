@@ -54,6 +54,7 @@ class StackConfig:
     days: float | None = None
     backfill_days: float = 7.0
     data: str | None = None
+    demo_fault: str | None = None  # TURBINE,START,HOURS,DEGREES added to the replayed pitch (labelled as such)
 
     @property
     def endpoint(self) -> str:
@@ -76,9 +77,43 @@ class Scheduler(threading.Thread):
         while not self.stop.is_set():
             event = json.loads(SCHEDULED_EVENT.read_text())
             event |= {"id": str(uuid.uuid4()), "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-            self.runner.invoke(self.function, json.dumps(event))
+            answer = _Answer()
+            self.runner.invoke(self.function, json.dumps(event), stdout=answer)
             self.runs += 1
+            line = answer.line(self.function)
+            if line:
+                print(line, flush=True)
             self.stop.wait(self.every_s)
+
+
+class _Answer:
+    """Collects an invocation's response (the runner writes it as a Lambda's) for a one-line summary."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write_str(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        return
+
+    def line(self, function: str) -> str:
+        """A failed run always says why; a run that committed says what; an idle one says nothing."""
+        try:
+            answer = json.loads(self.text or "{}")
+        except ValueError:
+            return f"{function}: unreadable response {self.text[:80]!r}"
+        if "errorMessage" in answer:
+            return f"{function} failed: {answer.get('errorType')}: {answer['errorMessage']}"
+        if "run_id" in answer:
+            events = answer.get("anomalies", {})
+            return (
+                f"{function}: {answer.get('files_in', 0)} files, {answer.get('rows_scored', 0):,} rows scored, "
+                f"{answer.get('rows_rejected', 0):,} rejected; {events.get('events', 0)} fault events "
+                f"({events.get('open', 0)} open)"
+            )
+        return ""
 
 
 def start_s3(config: StackConfig) -> MotoServer:
@@ -99,13 +134,16 @@ def start_s3(config: StackConfig) -> MotoServer:
 
 def start_replay(config: StackConfig, stop: threading.Event) -> threading.Thread:
     # Imported here, once the runner has put the built layers first on sys.path (as /opt/python).
-    from windpitch_batch.replay import plan_replay, replay
+    from windpitch_batch.replay import InjectedFault, plan_replay, replay
     from windpitch_batch.store import S3Store
     from windpitch_train.datasets import resolve_data_path
 
     raw = resolve_data_path(config.data).read_bytes()
     text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()
-    plan = plan_replay(text, start=config.start, days=config.days, backfill_days=config.backfill_days)
+    faults = (InjectedFault.parse(config.demo_fault),) if config.demo_fault else ()
+    for fault in faults:
+        print(f"  demo fault {fault.describe()}: injected into the replay, not in the recorded data", flush=True)
+    plan = plan_replay(text, start=config.start, days=config.days, backfill_days=config.backfill_days, faults=faults)
     store = S3Store.connect(BUCKET, config.endpoint)
 
     def pause(seconds: float) -> None:

@@ -1,7 +1,7 @@
 // windpitch's dashboard: the batch's published data (model published as data), the API (model as a
 // service) and model.json evaluated here (embedded model). Static: config.json says where the API is.
 import { EmbeddedModel } from "./model.js";
-import { ageSeconds, anomaliesCsv, fixed, formatAge, loadJSON, staleAfterSeconds, utc } from "./data.js";
+import { ageSeconds, anomaliesCsv, fixed, formatAge, loadJSON, offset, staleAfterSeconds, utc } from "./data.js";
 import { curveChart, residualChart, seriesChart } from "./charts.js";
 import { AGREEMENT_DEG, askApi, readRecord } from "./whatif.js";
 
@@ -147,12 +147,13 @@ async function renderTurbine() {
     return;
   }
   const s = turbine.series;
-  const threshold = turbine.rule.threshold_deg;
-  $("rule").textContent = `An event: |residual| over ${threshold}° for at least ${turbine.rule.min_intervals} consecutive ten-minute intervals while the turbine produces.`;
+  const detector = turbine.detector;
+  const threshold = detector.steady_threshold_deg;
+  $("rule").textContent = `A fault: the rolling median of measured minus expected pitch over ${detector.window} ten-minute intervals beyond ±${threshold}° in steady partial load (±${detector.pitching_threshold_deg}° near rated power), after the farm's other turbines' residual at the same time is taken off; or a blade that stands still near rated while it should pitch.`;
   const all = s.time.map((time, i) => ({
     t: Date.parse(time) / 1000, measured: s.measured[i], expected: s.expected[i], residual: s.residual[i],
     wind: s.wind[i], producing: s.producing[i],
-    flagged: s.producing[i] && s.residual[i] !== null && Math.abs(s.residual[i]) > threshold,
+    flagged: s.producing[i] && s.residual[i] !== null && Math.abs(s.residual[i]) > threshold,  // beyond the steady threshold
   }));
   const last = all.length ? all[all.length - 1].t : 0;
   const end = last - state.panHours * 3600;
@@ -167,7 +168,7 @@ async function renderTurbine() {
   const span = rows.length ? `${utc(new Date(rows[0].t * 1000).toISOString())} to ${utc(new Date(rows[rows.length - 1].t * 1000).toISOString())} UTC` : "no data in this window";
   $("series-summary").textContent = `${rows.length} ten-minute intervals, ${span}.`;
   const flagged = rows.filter((r) => r.flagged).length;
-  $("residual-summary").textContent = `${flagged} flagged intervals and ${events.length} anomaly events in this window (threshold ±${threshold}°, at least ${turbine.rule.min_intervals} intervals in a row).`;
+  $("residual-summary").textContent = `${flagged} intervals beyond ±${threshold}° and ${events.length} fault events in this window (shaded).`;
   if (state.model) {
     const curve = [];
     for (let wind = 0; wind <= 25; wind += 0.5) curve.push({ wind, pitch: state.model.predictRecord({ Ws_avg: wind }).pitchDeg });
@@ -182,15 +183,16 @@ function renderAnomalies(events, fleet) {
   body.replaceChildren(
     ...events.map((e) => {
       const tr = document.createElement("tr");
-      tr.append(cell(e.turbine), cell(utc(e.start)), cell(utc(e.end)), cell(String(e.intervals), "num"),
-        cell(fixed(e.peak_residual_deg), "num"), cell(e.open ? "yes" : "no"));
+      tr.dataset.turbine = e.turbine;
+      tr.append(cell(e.turbine), cell(utc(e.start)), cell(e.open ? "open" : utc(e.end)), cell(utc(e.detected_at)),
+        cell(e.fault_class), cell(offset(e), "num"), cell(fixed(e.peak_residual_deg), "num"), cell(String(e.intervals), "num"));
       return tr;
     }),
   );
   if (!events.length) {
     const tr = document.createElement("tr");
-    const td = cell("No anomaly events in the published window.");
-    td.colSpan = 6;
+    const td = cell("No fault events in the published window.");
+    td.colSpan = 8;
     tr.append(td);
     body.append(tr);
   }

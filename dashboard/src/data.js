@@ -35,12 +35,16 @@ export function formatAge(seconds) {
   return `${Math.round(seconds / 86400)} days`;
 }
 
-/** RFC 4180 CSV of the anomaly events. */
+/** RFC 4180 CSV of the fault events. */
 export function anomaliesCsv(events) {
-  const header = ["turbine", "start", "end", "intervals", "peak_residual_deg", "open"];
+  const header = ["turbine", "start", "end", "open", "detected_at", "fault_class", "estimated_offset_deg",
+    "offset_uncertainty_deg", "median_residual_deg", "peak_residual_deg", "intervals"];
   const cell = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
   return [header.join(","), ...events.map((e) => header.map((k) => cell(e[k])).join(","))].join("\n") + "\n";
 }
+
+/** "+3.02 ± 0.05" for an event's estimated offset and its 95% interval. */
+export const offset = (e) => `${e.estimated_offset_deg >= 0 ? "+" : ""}${fixed(e.estimated_offset_deg)} ± ${fixed(e.offset_uncertainty_deg)}`;
 
 export const fixed = (v, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? "—" : Number(v).toFixed(digits));
 /** "2015-06-01T01:10:00Z" (or with milliseconds) → "2015-06-01 01:10". */

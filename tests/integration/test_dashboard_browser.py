@@ -112,8 +112,23 @@ def test_the_anomalies_table_downloads_as_csv(stack: dict[str, str], page: Any) 
     with page.expect_download() as download:
         page.click("#anomalies-csv")
     lines = Path(download.value.path()).read_text().splitlines()
-    assert lines[0] == "turbine,start,end,intervals,peak_residual_deg,open"
+    assert lines[0] == (
+        "turbine,start,end,open,detected_at,fault_class,estimated_offset_deg,offset_uncertainty_deg,"
+        "median_residual_deg,peak_residual_deg,intervals"
+    )
     assert len(lines) == 1 + listed
+
+
+def test_an_injected_fault_is_listed_with_its_class_and_estimated_offset(stack: dict[str, str], page: Any) -> None:
+    """The stack replays a +3° fault on R80711 (DEMO_FAULT below): the operator sees it, sized and classed."""
+    ready(page, stack["dashboard"])
+    row = page.locator("#anomalies tbody tr[data-turbine='R80711']").first
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1] == "2015-05-31 06:00"
+    assert cells[4] == "offset"
+    estimate, _, uncertainty = cells[5].partition(" ± ")
+    assert abs(float(estimate) - 3.0) <= 0.5
+    assert 0 < float(uncertainty) < 0.5
 
 
 def values(page: Any) -> tuple[float, float]:

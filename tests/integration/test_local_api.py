@@ -126,3 +126,21 @@ def test_the_function_sees_its_layer_not_the_repository() -> None:
     runner.layer_paths = [Path("/nonexistent/layer")]
     with pytest.raises(RuntimeError, match="not from a layer"):
         runner.check_layers()
+
+
+def test_the_in_process_runner_sets_a_functions_environment_before_importing_it() -> None:
+    """Lambda sets the environment, then imports the handler's module: Powertools reads its service name and
+    metrics namespace at import, so the other order logs "service_undefined" and cannot publish metrics."""
+    from windpitch_local.api import build_service
+
+    if not BUILT_CARD.exists():
+        pytest.skip("no built layers with a model: run `make build` (needs a trained model)")
+    _, runner = build_service(
+        "127.0.0.1", 0, parameter_overrides={}, overrides={"BatchFunction": {"WINDPITCH_BUCKET": "b"}}
+    )
+    runner.handler(runner.functions["BatchFunction"])
+    module = sys.modules["windpitch_local_fn_BatchFunction"]
+    assert module.logger.service == "windpitch"
+    assert module.metrics.namespace == "windpitch"
+    every = {k: v for f in runner.functions.values() for k, v in runner.environment(f).items()}
+    assert not [k for k, v in every.items() if v.startswith("{")], "every template value resolves locally"

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from windpitch.errors import DataError
-from windpitch.schema import TIME_FIELD
+from windpitch.schema import TARGET, TIME_FIELD, TURBINE_FIELD
 
 from .store import S3Store
 
@@ -39,6 +39,42 @@ class ReplayFile:
 
 
 @dataclass(frozen=True)
+class InjectedFault:
+    """A pitch fault added to the replayed data: ``offset_deg`` on one turbine's measured pitch for ``hours``
+    from ``start`` (a demonstration of what the detector catches, clearly labelled where it is used).
+
+    Example:
+        >>> InjectedFault.parse("R80711,2015-05-31T10:00,4,3").offset_deg
+        3.0
+    """
+
+    turbine: str
+    start: pd.Timestamp
+    hours: float
+    offset_deg: float
+
+    @classmethod
+    def parse(cls, text: str) -> InjectedFault:
+        """``TURBINE,START,HOURS,DEGREES`` (START in UTC).
+
+        Raises:
+            ValueError: with what is wrong.
+        """
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 4:
+            raise ValueError(f"{text!r}: expected TURBINE,START,HOURS,DEGREES, e.g. R80711,2015-05-31T10:00,4,3")
+        start = pd.Timestamp(parts[1])
+        return cls(
+            parts[0], start.tz_localize("UTC") if start.tzinfo is None else start, float(parts[2]), float(parts[3])
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.offset_deg:+g}° on {self.turbine}'s pitch from {self.start:%Y-%m-%d %H:%M} UTC for {self.hours:g} h"
+        )
+
+
+@dataclass(frozen=True)
 class ReplayPlan:
     files: list[ReplayFile]
     skipped_lines: int  # lines without a usable timestamp (never uploaded)
@@ -49,9 +85,15 @@ class ReplayPlan:
 
 
 def plan_replay(
-    text: str, *, start: str | pd.Timestamp, days: float | None = None, backfill_days: float = 0
+    text: str,
+    *,
+    start: str | pd.Timestamp,
+    days: float | None = None,
+    backfill_days: float = 0,
+    faults: tuple[InjectedFault, ...] = (),
 ) -> ReplayPlan:
-    """The files to upload, in time order, for rows from ``start`` (UTC) for ``days`` (None: to the end).
+    """The files to upload, in time order, for rows from ``start`` (UTC) for ``days`` (None: to the end),
+    with ``faults`` added to the measured pitch.
 
     Raises:
         DataError: the text is not SCADA with a ``Date_time`` column, or ``start`` is after its last row.
@@ -68,6 +110,8 @@ def plan_replay(
     rows = lines[1:]
     cells = [parts[index] if len(parts := row.split(delimiter, index + 1)) > index else "" for row in rows]
     stamps = pd.to_datetime(pd.Series(cells), utc=True, format="ISO8601", errors="coerce")
+    for fault in faults:
+        rows = _inject(rows, columns, delimiter, stamps, fault)
     usable = stamps.notna().to_numpy()
     begin = pd.Timestamp(start).tz_localize("UTC") if pd.Timestamp(start).tzinfo is None else pd.Timestamp(start)
     last = stamps.max()
@@ -123,6 +167,22 @@ def replay(
             bar.update(item.rows)
             bar.set_postfix_str(f"{item.start:%Y-%m-%d %H:%M} UTC", refresh=False)
     return uploaded
+
+
+def _inject(rows: list[str], columns: list[str], delimiter: str, stamps: pd.Series, fault: InjectedFault) -> list[str]:
+    """``rows`` with the fault's offset added to the turbine's ``Ba_avg`` cells inside its window."""
+    if TURBINE_FIELD not in columns or TARGET not in columns:
+        raise DataError(f"replay: cannot inject a fault without {TURBINE_FIELD} and {TARGET} columns")
+    name, pitch = columns.index(TURBINE_FIELD), columns.index(TARGET)
+    end = fault.start + pd.Timedelta(hours=fault.hours)
+    inside = ((stamps >= fault.start) & (stamps < end)).to_numpy()
+    out = list(rows)
+    for i in np.flatnonzero(inside):
+        parts = out[i].rstrip("\r").split(delimiter)
+        if len(parts) == len(columns) and parts[name] == fault.turbine and parts[pitch].strip():
+            parts[pitch] = f"{float(parts[pitch]) + fault.offset_deg:.6g}"
+            out[i] = delimiter.join(parts)
+    return out
 
 
 def _body(header: str, rows: list[str], picked: npt.NDArray[np.intp]) -> bytes:

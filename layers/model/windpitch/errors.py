@@ -37,7 +37,7 @@ class ModelUnavailable(WindpitchError, RuntimeError):
     """The model cannot be used: missing, unreadable, or failing its integrity check."""
 
 
-class StoreUnavailable(WindpitchError):
+class StoreUnavailable(WindpitchError, ConnectionError):
     """The bucket does not exist or cannot be reached; the message names it and the endpoint."""
 
 
