@@ -51,18 +51,49 @@ class Cells:
     farm: Farm
     open: pd.Series | None = None  # cells no earlier check refused: a check's test assumes the earlier passed
 
+    _present: pd.Series | None = None
+    checks: tuple[Check, ...] = ()  # the column's checks, in order (for first_failing)
+    _first: pd.Series | None = None
+
+    def first_failing(self) -> pd.Series:
+        """Per cell, the name of the first of ``checks`` its value fails ("" if none), judged once per value."""
+        if self._first is None:
+            ctx = Context(self.farm, None, self.name)
+
+            def first(value: Any) -> str:
+                return next((c.name for c in self.checks if c.test(value, ctx) is not None), "")
+
+            verdict = {v: first(v) for v in pd.unique(self.text.dropna())}
+            self._first = self.text.map(verdict).fillna(first(None)).astype(object)
+        return self._first
+
     def __post_init__(self) -> None:
         if self.open is None:
             self.open = pd.Series(True, index=self.text.index)
 
+    @property
+    def present(self) -> pd.Series:
+        if self._present is None:
+            self._present = _present_text(self.text, self.parsed)
+        return self._present
+
 
 def _present(cells: Cells) -> pd.Series:
-    return _present_text(cells.text)
+    return cells.present
 
 
-def _present_text(text: pd.Series) -> pd.Series:
-    """Not missing in the rulebook's sense (:func:`windpitch.rules.is_missing`): given, and not blank."""
-    return text.notna() & (text.astype(str).str.strip() != "")
+def _present_text(text: pd.Series, parsed: pd.Series | None = None) -> pd.Series:
+    """Not missing in the rulebook's sense (:func:`windpitch.rules.is_missing`): given, and not blank.
+
+    A cell read as a finite number is present; only the others (few) are stripped to see if they are blank.
+    """
+    present = text.notna().to_numpy(bool)
+    doubt = present.copy()
+    if parsed is not None and parsed.dtype == np.float64:
+        doubt &= ~np.isfinite(parsed.to_numpy(np.float64))
+    if doubt.any():
+        present[doubt] = (text[doubt].astype(str).str.strip() != "").to_numpy(bool)
+    return pd.Series(present, index=text.index)
 
 
 def _suspect_numbers(check_name: str) -> ColumnCheck:
@@ -71,7 +102,7 @@ def _suspect_numbers(check_name: str) -> ColumnCheck:
     finite number are suspects; each suspect is judged by the rulebook's own test (they are few)."""
 
     def run(cells: Cells) -> pd.Series:
-        suspect = _present(cells) & ~np.isfinite(cells.parsed.to_numpy(np.float64)) & cells.open
+        suspect = cells.present & ~np.isfinite(cells.parsed.to_numpy(np.float64)) & cells.open
         if suspect.any():
             check = _BY_NAME[check_name]
             ctx = Context(cells.farm, None, cells.name)
@@ -96,15 +127,12 @@ def _out_of_range(cells: Cells) -> pd.Series:
 
 
 def _each_cell(check_name: str) -> ColumnCheck:
-    """A twin for checks on few distinct values (timestamps, turbine names): the rulebook's test on each."""
+    """A twin for checks on repeated values (timestamps: one per interval; turbine names: a few): the column's
+    checks run in the table's order once per distinct value, and a cell is this check's when its value's
+    first failing check is this one."""
 
     def run(cells: Cells) -> pd.Series:
-        check = _BY_NAME[check_name]
-        ctx = Context(cells.farm, None, cells.name)
-        text = cells.text[cells.open]
-        verdict = {v: check.test(v, ctx) is not None for v in pd.unique(text.dropna())}
-        bad = text.map(verdict).fillna(check.test(None, ctx) is not None).astype(bool)
-        return bad.reindex(cells.text.index, fill_value=False)
+        return cells.first_failing() == check_name
 
     return run
 
@@ -152,36 +180,36 @@ def judge(text: pd.DataFrame, farm: Farm | None = None, files: bool = True) -> J
         kind = kind_of(name)
         if kind is None:
             continue
-        cells = Cells(name, text[name], _parse(kind, text[name]), turbine, farm)
+        checks = checks_for(kind, files)
+        cells = Cells(name, text[name], _parse(kind, text[name]), turbine, farm, checks=checks)
         reason = pd.Series("", index=index, dtype=object)
-        for check in checks_for(kind, files):
-            cells.open = reason == ""
+        cells.open = pd.Series(True, index=index)
+        for check in checks:
             bad = COLUMN_CHECKS[check.name](cells) & cells.open
             if bad.any():
                 reason[bad] = _words(check, cells, bad)
-        refused = reason != ""
-        if kind is Kind.NUMBER:
-            unparsed = reason.str.startswith("not a")
-            if unparsed.any():
+                cells.open = cells.open & ~bad
+        refused = ~cells.open
+        if refused.any() and kind is not Kind.TURBINE:
+            # An out-of-range value is still a number: training counts it, the batch refuses its row.
+            unparsed = refused.copy()
+            unparsed[refused] = (~reason[refused].str.startswith("out of range")).to_numpy(bool)
+            if kind is Kind.NUMBER and unparsed.any():
                 bad_cells[name] = int(unparsed.sum())
-        cells.parsed = cells.parsed.mask(refused & ~_range_only(reason)) if kind is not Kind.TURBINE else cells.parsed
+            cells.parsed = cells.parsed.mask(unparsed)
         parsed[name] = cells.parsed
         reasons[name] = reason
     problems = _join(index, reasons)
     if files:
-        problems = _row_rules(text, problems, farm)
+        problems = _row_rules(text, parsed, problems, farm)
     frame = pd.DataFrame(parsed, index=index)
     return Judged(frame, problems, bad_cells)
 
 
-def _range_only(reason: pd.Series) -> pd.Series:
-    # An out-of-range value is still a number: training counts it, the batch refuses its row.
-    return reason.str.startswith("out of range")
-
-
 def _parse(kind: Kind, text: pd.Series) -> pd.Series:
     if kind is Kind.NUMBER:
-        return pd.to_numeric(text.str.strip() if text.dtype == object else text, errors="coerce").astype(np.float64)
+        # to_numeric strips blanks itself (" 7 " is 7.0), as the rulebook's float(text.strip()) does.
+        return pd.to_numeric(text, errors="coerce").astype(np.float64)
     if kind is Kind.TIMESTAMP:
         # Only plausible years become timestamps (pandas' nanoseconds end in 2262); the year check words the rest.
         stamps = {
@@ -189,7 +217,8 @@ def _parse(kind: Kind, text: pd.Series) -> pd.Series:
             for v in pd.unique(text.dropna())
         }
         return pd.to_datetime(text.map(stamps), utc=True)
-    return text.fillna("").astype(str).str.strip()
+    names = {v: str(v).strip() for v in pd.unique(text.dropna())}
+    return text.map(names).fillna("")
 
 
 def _fleet_turbine(text: pd.DataFrame, farm: Farm) -> pd.Series:
@@ -215,14 +244,14 @@ def _is_nan(value: Any) -> bool:
 def _join(index: pd.Index, reasons: dict[str, pd.Series]) -> pd.Series:
     problems = pd.Series("", index=index, dtype=object)
     for name, reason in reasons.items():
-        bad = reason != ""
+        bad = reason.astype(bool)
         if bad.any():
             said = name + ": " + reason[bad]
             problems[bad] = np.where(problems[bad] == "", said, problems[bad] + "; " + said)
     return problems
 
 
-def _row_rules(text: pd.DataFrame, problems: pd.Series, farm: Farm) -> pd.Series:
+def _row_rules(text: pd.DataFrame, parsed: dict[str, pd.Series], problems: pd.Series, farm: Farm) -> pd.Series:
     """A file's row names its turbine and time (a column the file lacks entirely) and carries a measurement."""
     for name in (TURBINE_FIELD, TIME_FIELD):
         if name not in text:
@@ -230,7 +259,7 @@ def _row_rules(text: pd.DataFrame, problems: pd.Series, farm: Farm) -> pd.Series
     present = pd.Series(False, index=text.index)
     for name in MEASUREMENTS:
         if name in text:
-            present |= _present_text(text[name])
+            present |= _present_text(text[name], parsed.get(name))
     [row_check] = [c for c in RULEBOOK if c.name == "no_measurements"]
     reason = row_check.test({}, Context(farm))
     return _append(problems, ~present, f"record: {reason}")
