@@ -285,7 +285,7 @@ def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterato
     log = (log_dir / "stack.log").open("w+")
     command = [sys.executable, "-m", "windpitch_local", "stack", "--speed", "0", "--start", "2015-06-01",
                "--days", "0.05", "--backfill-days", str(backfill_days), "--data", str(real_data),
-               "--demo-fault", DEMO_FAULT,
+               "--demo-fault", DEMO_FAULT, "--log-file", str(log_dir / "lambda.jsonl"),
                *(f"--{name}-port={port}" for name, port in ports.items())]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['s3']}", region_name="eu-west-3",
@@ -316,6 +316,8 @@ def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterato
             "ports": tuple(ports.values()),
             "s3": s3,
             "process": process,
+            "console": log_dir / "stack.log",
+            "log_file": log_dir / "lambda.jsonl",
         }
     finally:
         stop_process(process)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .api import DEFAULT_PORT, serve
 from .stack import StackConfig, run
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     stack.add_argument("--days", type=float, default=None, help="replay this many days (default: to the end)")
     stack.add_argument("--backfill-days", type=float, default=7.0, help="history uploaded at once first (7)")
     stack.add_argument("--data", help="SCADA CSV (default: $WINDPITCH_DATA, then the shared copy, then the cache)")
+    stack.add_argument("--log-file", type=Path, help="the functions' JSON logs (default .local-stack/lambda.jsonl)")
     stack.add_argument(
         "--demo-fault",
         metavar="TURBINE,START,HOURS,DEGREES",
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         backfill_days=args.backfill_days,
         data=args.data,
         demo_fault=args.demo_fault,
+        **({"log_file": args.log_file} if args.log_file else {}),
     )
     try:
         run(config, overrides)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import signal
 import sys
@@ -35,6 +36,7 @@ import boto3
 from samcli.local.docker.exceptions import ProcessSigTermException
 
 from .api import build_service
+from .console import Router, log_requests
 from .dashboard import DashboardServer
 from .s3 import MotoServer
 
@@ -55,6 +57,7 @@ class StackConfig:
     backfill_days: float = 7.0
     data: str | None = None
     demo_fault: str | None = None  # TURBINE,START,HOURS,DEGREES added to the replayed pitch (labelled as such)
+    log_file: Path = ROOT / ".local-stack" / "lambda.jsonl"  # the functions' structured logs and metrics
 
     @property
     def endpoint(self) -> str:
@@ -105,11 +108,11 @@ class _Answer:
         except ValueError:
             return f"{function}: unreadable response {self.text[:80]!r}"
         if "errorMessage" in answer:
-            return f"{function} failed: {answer.get('errorType')}: {answer['errorMessage']}"
+            return f"batch FAILED ({function}): {answer.get('errorType')}: {answer['errorMessage']}"
         if "run_id" in answer:
             events = answer.get("anomalies", {})
             return (
-                f"{function}: {answer.get('files_in', 0)} files, {answer.get('rows_scored', 0):,} rows scored, "
+                f"batch {answer.get('files_in', 0)} files, {answer.get('rows_scored', 0):,} rows scored, "
                 f"{answer.get('rows_rejected', 0):,} rejected; {events.get('events', 0)} fault events "
                 f"({events.get('open', 0)} open)"
             )
@@ -166,6 +169,10 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
     stop = threading.Event()
     # A terminated stack (SIGTERM, as from a test or a supervisor) stops its S3 server like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # The functions' JSON logs go to a file, before their modules are imported (Powertools binds stdout then).
+    config.log_file.parent.mkdir(parents=True, exist_ok=True)
+    console, log = sys.stdout, config.log_file.open("w", encoding="utf-8")
+    sys.stdout = Router(console, log)
     server = start_s3(config)
     try:
         overrides = dict(parameter_overrides or {})
@@ -190,6 +197,8 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
              "refresh_seconds": max(2.0, every_s)},
         )  # fmt: skip
         dashboard.start()
+        log_requests(service._app, console)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its request lines would repeat ours
         start_replay(config, stop)
         Scheduler(runner, "BatchFunction", every_s, stop).start()
         print(f"windpitch local stack ({config.speed:g}x real time)", flush=True)
@@ -198,6 +207,7 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
         print(f"  S3 (moto)  {config.endpoint}  bucket {BUCKET}", flush=True)
         print(f"  batch      every {every_s:g} s (rate({minutes:g} minutes) / {config.speed:g})", flush=True)
         print(f"  replay     from {config.start} UTC, {config.backfill_days:g} days backfilled first", flush=True)
+        print(f"  logs       {config.log_file} (the functions' JSON logs and metrics)", flush=True)
         try:
             service.run()  # SAM's service turns SIGTERM into ProcessSigTermException
         except (KeyboardInterrupt, ProcessSigTermException):
@@ -205,3 +215,5 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
     finally:
         stop.set()
         server.stop()
+        sys.stdout = console
+        log.close()

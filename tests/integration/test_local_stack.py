@@ -78,6 +78,21 @@ def test_the_stack_answers_a_bounded_load_without_errors(stack: dict[str, Any]) 
     assert {name: len(times) for name, times in result.latencies.items()} == dict.fromkeys(result.latencies, 150)
 
 
+def test_the_console_reads_as_lines_and_the_json_logs_go_to_their_file(stack: dict[str, Any]) -> None:
+    """One short line per batch run and per API request; the functions' structured logs in the log file,
+    where Powertools names the service (it reads the environment the runner sets before the import)."""
+    assert requests.get(f"{stack['api']}/predict", params={"Ws1_avg": "10"}, timeout=10).status_code == 200
+    console = stack["console"].read_text()
+    lines = console.splitlines()
+    assert any(line.startswith("batch ") and "rows scored" in line for line in lines), console[-2000:]
+    assert any(line.startswith("api   GET /predict?Ws1_avg=10 -> 200") for line in lines), console[-2000:]
+    assert not [line for line in lines if line.lstrip().startswith("{")], "no JSON on the console"
+    assert not [line for line in lines if "batch FAILED" in line]
+    logged = [json.loads(line) for line in stack["log_file"].read_text().splitlines()]
+    runs = [entry for entry in logged if entry.get("message") == "batch run"]
+    assert runs and all(entry["service"] == "windpitch" for entry in runs)
+
+
 def test_stopping_the_stack_stops_its_servers(stack: dict[str, Any]) -> None:
     stack["process"].send_signal(signal.SIGTERM)
     assert stack["process"].wait(timeout=20) == 0
