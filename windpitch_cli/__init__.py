@@ -266,13 +266,15 @@ def _read_records(source: str) -> list[Any]:
 
 def _schema(args: argparse.Namespace) -> int:
     """The schema with the model's farm (its fleet and fleet-wide limits): what the dashboard validates by."""
+    from windpitch.rules import rulebook
+
     if args.reference:
-        _print(as_dict())
+        _print({**as_dict(), "rulebook": rulebook()})
         return 0
     from windpitch.predict import load_model
 
     farm = load_model(args.model).farm
-    _print(as_dict(farm.fleet, farm.ranges()))
+    _print({**as_dict(farm.fleet, farm.ranges()), "rulebook": rulebook()})
     return 0
 
 

@@ -85,7 +85,7 @@ def healthy_period(data: str | None) -> tuple[list[Turbine], float]:
         turbines.append(
             Turbine(
                 name,
-                model.farm.turbines.get(name, 2050.0),
+                model.farm.rated_kw(name),
                 seconds[rows],
                 period["Ba_avg"].to_numpy(np.float64)[rows],
                 expected[rows],

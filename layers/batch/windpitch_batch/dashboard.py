@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from windpitch.detection import DetectorSettings, Series, detect, fleet_reference, regimes
-from windpitch.farm import REFERENCE_RATED_KW, Farm
+from windpitch.farm import Farm
 
 SERIES: Final = {  # state key -> scored column
     "time": "timestamp",
@@ -70,7 +70,7 @@ def fleet_events(
         name: (
             a["seconds"],
             a["residual"],
-            regimes(a["residual"], a["expected"], a["power"], _rated(farm, name), settings) > 0,
+            regimes(a["residual"], a["expected"], a["power"], farm.rated_kw(name), settings) > 0,
         )
         for name, a in arrays.items()
     }
@@ -78,7 +78,7 @@ def fleet_events(
     out = {}
     for name, a in arrays.items():
         data = Series(a["seconds"], a["residual"], a["measured"], a["expected"], a["power"])
-        found = detect(name, data, _rated(farm, name), settings=settings, reference=reference[name])
+        found = detect(name, data, farm.rated_kw(name), settings=settings, reference=reference[name])
         frame = series[name]
         first = _iso(frame["timestamp"].iloc[0]) if len(frame) else ""
         earlier = [e for e in previous.get(name, []) if e["start"] < first]
@@ -120,10 +120,6 @@ def _arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         "expected": frame["expected_pitch_deg"].to_numpy(np.float64),
         "power": frame["power_kw"].to_numpy(np.float64),
     }
-
-
-def _rated(farm: Farm, turbine: str) -> float:
-    return farm.factor(turbine) * REFERENCE_RATED_KW
 
 
 def fleet_summary(

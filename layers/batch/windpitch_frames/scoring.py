@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from windpitch.detection import DetectorSettings, exceedance
-from windpitch.farm import REFERENCE_RATED_KW
 from windpitch.runtime import PitchModel
 from windpitch.schema import TARGET, TIME_FIELD, TURBINE_FIELD
 
@@ -54,7 +53,8 @@ def score_frame(
     measured = good[TARGET].to_numpy(np.float64) if TARGET in good else np.full(len(good), np.nan)
     power = inputs[:, 0]
     turbines = good[TURBINE_FIELD].to_numpy()
-    rated = np.array([model.farm.factor(t) for t in turbines], dtype=np.float64) * REFERENCE_RATED_KW
+    ratings = {t: model.farm.rated_kw(t) for t in pd.unique(turbines)}
+    rated = np.array([ratings[t] for t in turbines], dtype=np.float64)
     producing = power > 0  # NaN power (imputed for the model) is not evidence of production
     residual = measured - expected
     scored = pd.DataFrame(

@@ -87,10 +87,12 @@ class Farm:
     def factor(self, turbine: str | None = None) -> float:
         """Scale of power-like limits: the turbine's rated power over the reference's; for no turbine
         (or one outside the fleet) the fleet's largest, so nothing a fleet member may send is refused."""
+        return self.rated_kw(turbine) / REFERENCE_RATED_KW
+
+    def rated_kw(self, turbine: str | None = None) -> float:
+        """The turbine's rated power; for no turbine (or one outside the fleet) the fleet's largest."""
         rated = self.turbines.get(turbine) if turbine is not None else None
-        if rated is None:
-            rated = max(self.turbines.values(), default=REFERENCE_RATED_KW)
-        return rated / REFERENCE_RATED_KW
+        return rated if rated is not None else max(self.turbines.values(), default=REFERENCE_RATED_KW)
 
     def bounds(self, name: str, turbine: str | None = None) -> tuple[float, float]:
         """``(low, high)`` of a numeric field for ``turbine`` (inclusive)."""

@@ -95,7 +95,7 @@ class Check:
     name: str
     kind: Kind
     applies: Applies
-    rule: str  # the rule in words, for the README and the OpenAPI document
+    rule: str  # the rule in words, for clients and docs (rulebook(), python -m windpitch schema)
     test: Callable[[Any, Context], str | None]  # the reason a value is refused, or None
 
 
@@ -301,6 +301,17 @@ RULEBOOK: Final[tuple[Check, ...]] = (
     Check("unknown_turbine", Kind.TURBINE, Applies.EVERYWHERE, "one of the model's fleet", _unknown_turbine),
     Check("no_measurements", Kind.ROW, Applies.FILES, "at least one signal the model reads", _no_measurements),
 )
+
+
+def rulebook() -> list[dict[str, str]]:
+    """The table in words, for clients and docs (``python -m windpitch schema`` prints it).
+
+    Example:
+        >>> first = rulebook()[0]
+        >>> first["check"], first["judges"], first["applies"]
+        ('not_a_number', 'number', 'everywhere')
+    """
+    return [{"check": c.name, "judges": c.kind.value, "applies": c.applies.value, "rule": c.rule} for c in RULEBOOK]
 
 
 def checks_for(kind: Kind, files: bool = False) -> tuple[Check, ...]:
