@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 ARTIFACTS := layers/model/windpitch/artifacts
 CARD := $(ARTIFACTS)/model_card.json
 # Retrain when the code that defines the model changes (about 20 s on 2 cores).
-MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py features.py imputation.py runtime.py) \
+MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py features.py imputation.py runtime.py monitoring.py) \
 	$(wildcard windpitch_train/*.py) layers/batch/windpitch_frames/loading.py layers/batch/windpitch_frames/quality.py
 # La Haute Borne's asset table, the worked example of a farm's (fleet and rated power); used when present.
 ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)

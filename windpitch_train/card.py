@@ -20,6 +20,7 @@ import sklearn
 from windpitch import __version__
 from windpitch.artifacts import EXPORT_FILE, sha256_bytes
 from windpitch.features import FEATURES, FEATURES_VERSION
+from windpitch.monitoring import MONITORED, reference_bins
 from windpitch.schema import MODEL_INPUTS, TARGET
 
 from .evaluation import card_section
@@ -63,6 +64,7 @@ def build_card(inputs: CardInputs) -> dict[str, Any]:
         "estimator": "mean of HistGradientBoostingRegressor(squared_error) and (absolute_error)",
         "hyperparameters": asdict(inputs.hp),
         "farm": inputs.dataset.farm.as_card(),
+        "monitoring": _monitoring_section(inputs),
         "data": _data_section(inputs),
         "data_sha256": inputs.dataset.sha256,
         "split": asdict(inputs.split),
@@ -90,6 +92,15 @@ _POLICY = {
     "missing_inputs": "P_avg from the training power curve (median power per 0.5 m/s wind bin) when "
     "Ws_avg is known; every other input from its training median; never forward-filled",
 }
+
+
+def _monitoring_section(inputs: CardInputs) -> dict[str, Any]:
+    """Each monitored input's training distribution in deciles: what live data is compared with (PSI)."""
+    x = inputs.fitted.x_train
+    return {
+        "reference": {name: reference_bins(x[:, MODEL_INPUTS.index(name)]) for name in MONITORED},
+        "period": {"start": inputs.split.train_start, "end": inputs.split.train_end},
+    }
 
 
 def _export_section(inputs: CardInputs, export_sha: str) -> dict[str, Any]:

@@ -197,6 +197,7 @@ class Fitted:
     test_pitch: np.ndarray
     test_predicted: np.ndarray
     x_test: np.ndarray
+    x_train: np.ndarray
 
 
 def load_dataset(data: str | Path | None, assets: str | Path | None = None) -> Dataset:
@@ -234,6 +235,7 @@ def fit_and_evaluate(dataset: Dataset, split: Split, hp: Hyperparameters) -> Fit
         test_pitch=y_test,
         test_predicted=predicted,
         x_test=x_test,
+        x_train=x_train,
     )
 
 

@@ -55,6 +55,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=manifest.get(field, 0))
     if outcome.committed:
         metrics.add_metric(name="OpenAnomalies", unit=MetricUnit.Count, value=manifest["anomalies"]["open"])
+    if "monitoring" in manifest:  # inputs whose live distribution left the training data's (ModelInputDriftAlarm)
+        metrics.add_metric(name="DriftedInputs", unit=MetricUnit.Count, value=len(manifest["monitoring"]["drifted"]))
     summary = outcome.summary()
     logger.info("batch run", extra={"run": summary})
     return summary

@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = [name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"]
-OUTPUT_PREFIXES = {"predictions/", "quarantine/", "anomalies/", "dashboard/", "manifests/", "state/"}
+OUTPUT_PREFIXES = {"predictions/", "quarantine/", "anomalies/", "dashboard/", "manifests/", "state/", "monitoring/"}
 
 
 def props(name: str) -> dict[str, Any]:
@@ -184,3 +184,4 @@ def test_alarm_names_say_what_they_watch() -> None:
     alarms = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert alarms["BatchFilesQuarantinedAlarm"]["MetricName"] == "FilesRejected"
     assert alarms["BatchErrorsAlarm"]["MetricName"] == "Errors"
+    assert alarms["ModelInputDriftAlarm"]["MetricName"] == "DriftedInputs"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from windpitch.detection import DetectorSettings
+from windpitch.monitoring import MonitorSettings
 
 RAW = "raw/"
 PREDICTIONS = "predictions/"
@@ -15,12 +16,14 @@ DASHBOARD = "dashboard/"
 ANOMALIES = "anomalies/"
 MANIFESTS = "manifests/"
 STATE = "state/"
+MONITORING = "monitoring/"
 
 
 @dataclass(frozen=True)
 class BatchConfig:
     bucket: str
     detector: DetectorSettings = field(default_factory=DetectorSettings)
+    monitoring: MonitorSettings = field(default_factory=MonitorSettings)
     max_files: int = 200  # per invocation; the rest is picked up by the next run
     safety_margin_ms: int = 120_000  # stop taking files when less time than this remains
     lease_seconds: int = 900  # a lease older than a Lambda's longest run is stale
@@ -32,6 +35,10 @@ class BatchConfig:
         return cls(
             bucket=env["WINDPITCH_BUCKET"],
             detector=detector_from_env(env),
+            monitoring=MonitorSettings(
+                psi_threshold=float(env.get("MONITORING_PSI_THRESHOLD", MonitorSettings.psi_threshold)),
+                window_days=int(env.get("MONITORING_WINDOW_DAYS", MonitorSettings.window_days)),
+            ),
             max_files=int(env.get("BATCH_MAX_FILES", 200)),
             safety_margin_ms=int(env.get("BATCH_SAFETY_MARGIN_MS", 120_000)),
             window_days=int(env.get("DASHBOARD_WINDOW_DAYS", 7)),

@@ -42,6 +42,7 @@ from windpitch_frames.scoring import score_frame
 from . import config as paths
 from .config import BatchConfig
 from .dashboard import all_events, fleet_events, fleet_summary, merge_series, rows_empty, turbine_state
+from .monitoring import count_uploads, unit_counts, update_monitoring
 from .outputs import by_date, digest, events_parquet, json_bytes, parquet_bytes, quarantine_csv, text_lines
 from .store import Conflict, NotFound, Object, S3Store
 
@@ -206,6 +207,7 @@ def _commit(
 ) -> dict[str, Any]:
     """Dashboard state, then the ledger, then the manifest (the commit point, written only if absent)."""
     states = update_dashboard(store, model, config, results, run_id=run_id, now=started)
+    monitored = update_monitoring(store, model, states, config.monitoring, started)
     for result in results:
         store.put(f"{paths.STATE}processed/{result.unit}.{run_id}.json", json_bytes(result.summary()), JSON)
     manifest = _manifest(
@@ -218,6 +220,8 @@ def _commit(
         states=states,
         candidates=candidates,
     )
+    if monitored is not None:
+        manifest["monitoring"] = monitored
     # Absent-only: if the same run (same units, same model) was committed already, its content is identical.
     with contextlib.suppress(Conflict):
         store.put(f"{paths.MANIFESTS}run-{run_id}.json", json_bytes(manifest), JSON, if_none_match=True)
@@ -235,7 +239,7 @@ def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Ob
         frame, report = load_scada(data, name=obj.key, keep_invalid=True, farm=model.farm)
     except DataError as exc:
         return _quarantine_file(store, obj, data, lines, reason=str(exc), result=result)
-    scored, rejected = score_frame(frame, model, config.detector)
+    scored, rejected, inputs = score_frame(frame, model, config.detector)
     rejected = _with_bad_lines(rejected, report, lines)
     scored["run_id"] = run_id
     scored["source"] = obj.key
@@ -244,7 +248,8 @@ def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Ob
     result.rows_scored, result.rows_rejected = len(scored), len(rejected)
     result.rows_in = result.rows_scored + result.rows_rejected
     result.scored = scored
-    result.outputs = _publish_unit(store, obj, scored, rejected, lines)
+    counts = unit_counts(scored, inputs, model, len(rejected))
+    result.outputs = _publish_unit(store, obj, scored, rejected, lines, extra=count_uploads(digest(obj.key), counts))
     return result
 
 
@@ -276,11 +281,18 @@ def _with_bad_lines(rejected: pd.DataFrame, report: LoadReport, lines: list[str]
 
 
 def _publish_unit(
-    store: S3Store, obj: Object, scored: pd.DataFrame, rejected: pd.DataFrame, lines: list[str]
+    store: S3Store,
+    obj: Object,
+    scored: pd.DataFrame,
+    rejected: pd.DataFrame,
+    lines: list[str],
+    *,
+    extra: list[tuple[str, bytes, str]],
 ) -> list[str]:
-    """Write a unit's quarantined rows and its predictions, one Parquet part per day; return the keys."""
+    """Write a unit's quarantined rows, its monitoring counts (``extra``) and its predictions, one Parquet
+    part per day; return the keys."""
     part = digest(obj.key)  # outputs are named by the raw key: a new version replaces, never duplicates
-    uploads: list[tuple[str, bytes, str]] = []
+    uploads: list[tuple[str, bytes, str]] = list(extra)
     if len(rejected):
         base = f"{paths.QUARANTINE}{part}/"
         uploads.append((base + "rows.csv", quarantine_csv(lines, rejected), "text/csv"))

@@ -3,16 +3,17 @@
 Pure pandas and numpy (no AWS): the batch job calls it on each file it reads, analysts on a frame.
 
 Example:
-    >>> scored, rejected = score_frame(frame, model, DetectorSettings())   # doctest: +SKIP
+    >>> scored, rejected, inputs = score_frame(frame, model, DetectorSettings())  # doctest: +SKIP
     >>> list(scored.columns)                                              # doctest: +SKIP
     ['timestamp', 'turbine', 'measured_pitch_deg', 'expected_pitch_deg', 'residual_deg', ...]
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from windpitch.detection import DetectorSettings, exceedance
@@ -36,10 +37,17 @@ PREDICTION_COLUMNS: Final = (
 )
 
 
-def score_frame(
-    frame: pd.DataFrame, model: PitchModel, detector: DetectorSettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(scored, rejected)``: scored rows in PREDICTION_COLUMNS; rejected rows with ``line`` and ``reason``.
+class Scored(NamedTuple):
+    """A scored file: its rows in PREDICTION_COLUMNS, its rejected rows (``line``, ``reason``), and the model's
+    input matrix of the scored rows (what monitoring compares with the training data)."""
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+    inputs: npt.NDArray[np.float64]
+
+
+def score_frame(frame: pd.DataFrame, model: PitchModel, detector: DetectorSettings) -> Scored:
+    """Scored rows in PREDICTION_COLUMNS, rejected rows with ``line`` and ``reason``, and the inputs.
 
     ``frame`` is :func:`windpitch_frames.loading.load_scada`'s with ``keep_invalid`` and the model's farm:
     its ``_problem`` column holds each row's verdict under the rulebook; the file-level rule (a turbine
@@ -79,4 +87,4 @@ def score_frame(
             "reason": problems[~ok].to_numpy(),
         }
     )
-    return scored, rejected
+    return Scored(scored, rejected, inputs)

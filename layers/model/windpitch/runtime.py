@@ -74,10 +74,17 @@ class ModelInfo:
 class PitchModel:
     """The exported pipeline, ready to evaluate."""
 
-    def __init__(self, spec: dict[str, Any], info: ModelInfo, farm: Farm | None = None) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        info: ModelInfo,
+        farm: Farm | None = None,
+        reference: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         _check_spec(spec)
         self.info = info
         self.farm = farm or Farm.reference()  # the turbines it serves and their limits (the card's)
+        self.reference = reference or {}  # each monitored input's training deciles (windpitch.monitoring)
         self.spec = spec
         self.depth: int = int(spec["depth"])
         self.medians = np.asarray(spec["impute"], dtype=np.float64)
@@ -133,8 +140,10 @@ class PitchModel:
             raise ModelUnavailable(
                 f"model card {directory / 'model_card.json'}: unusable farm section: {exc}"
             ) from None
+        monitoring = card.get("monitoring")
+        reference = monitoring.get("reference", {}) if isinstance(monitoring, dict) else {}
         try:
-            return cls(spec, info, farm)
+            return cls(spec, info, farm, reference)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelUnavailable(f"{directory / EXPORT_FILE} is not a usable model: {exc}") from None
 

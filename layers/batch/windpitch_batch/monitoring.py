@@ -1,0 +1,126 @@
+"""Monitoring of the live model, published by every run (the adapter around :mod:`windpitch.monitoring`).
+
+Per scored file and UTC day, the monitored inputs' values are counted into the model card's reference bins
+(``monitoring/counts/date=D/part-<id>.json``, named by the raw key like the predictions: a new version of a
+file replaces its counts, a rerun rewrites the same bytes). Each run then sums the last ``window_days`` days
+of counts up to the newest data and publishes ``monitoring/latest.json``, a dated copy under
+``monitoring/date=D/``, and ``dashboard/monitoring.json`` for the page::
+
+    {"inputs": {"<field>": {"psi": float, "drifted": bool, "n": int}}, "turbines": {...},
+     "imputed_share": float, "rejected_share": float, "model": {"version", "age_days"}, ...}
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from windpitch.monitoring import MONITORED, MonitorSettings, bin_counts, input_drift, residual_trend
+from windpitch.runtime import PitchModel
+from windpitch.schema import MODEL_INPUTS
+
+from . import config as paths
+from .outputs import json_bytes
+from .store import NotFound, S3Store
+
+COUNTS = f"{paths.MONITORING}counts/"
+
+
+def unit_counts(
+    rows: pd.DataFrame, inputs: npt.NDArray[np.float64], model: PitchModel, rejected: int
+) -> dict[str, dict[str, Any]]:
+    """Per UTC day of a file's scored rows: bin counts per monitored input, missing values, rows, rejects
+    (a file's rejected rows are counted on its first day: a row without a usable time has no day)."""
+    if not len(rows):
+        return {}
+    days = rows["timestamp"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d").to_numpy()
+    out: dict[str, dict[str, Any]] = {}
+    for k, day in enumerate(sorted(set(days))):
+        mask = days == day
+        block = inputs[mask]
+        out[day] = {
+            "rows": int(mask.sum()),
+            "rejected": rejected if k == 0 else 0,
+            "missing": int(np.isnan(block[:, [_column(n) for n in MONITORED]]).sum()),
+            "inputs": {
+                name: bin_counts(reference, block[:, _column(name)]) for name, reference in model.reference.items()
+            },
+        }
+    return out
+
+
+def count_uploads(part: str, counts: dict[str, dict[str, Any]]) -> list[tuple[str, bytes, str]]:
+    return [
+        (f"{COUNTS}date={day}/part-{part}.json", json_bytes(body), "application/json")
+        for day, body in sorted(counts.items())
+    ]
+
+
+def update_monitoring(
+    store: S3Store, model: PitchModel, states: dict[str, dict[str, Any]], settings: MonitorSettings, now: datetime
+) -> dict[str, Any] | None:
+    """Sum the window's counts, judge drift and the residuals' trends, publish; None before any data."""
+    last = max((s["series"]["time"][-1] for s in states.values() if s["series"]["time"]), default=None)
+    if last is None:
+        return None
+    end = pd.Timestamp(last).normalize()
+    days = [(end - pd.Timedelta(days=k)).strftime("%Y-%m-%d") for k in range(settings.window_days)]
+    totals = _sum_counts(store, days)
+    drift = input_drift(model.reference, totals["inputs"], settings)
+    created = pd.Timestamp(model.info.created_at) if model.info.created_at else None
+    report = {
+        "generated_at": now.isoformat(),
+        "window": {"first_day": days[-1], "last_day": days[0], "days": settings.window_days},
+        "settings": {"psi_threshold": settings.psi_threshold, "min_values": settings.min_values},
+        "inputs": drift,
+        "drifted": sorted(name for name, verdict in drift.items() if verdict["drifted"]),
+        "turbines": {name: _trend(state, days[-1]) for name, state in sorted(states.items())},
+        "rows": totals["rows"],
+        "imputed_share": round(totals["missing"] / max(totals["rows"] * len(MONITORED), 1), 4),
+        "rejected_share": round(totals["rejected"] / max(totals["rows"] + totals["rejected"], 1), 4),
+        "model": {
+            "version": model.info.version,
+            "created_at": model.info.created_at,
+            "age_days": round((pd.Timestamp(now) - created).total_seconds() / 86400, 1) if created else None,
+        },
+    }
+    body = json_bytes(report)
+    store.put(f"{paths.MONITORING}latest.json", body, "application/json")
+    store.put(f"{paths.MONITORING}date={days[0]}/monitoring.json", body, "application/json")
+    store.put(f"{paths.DASHBOARD}monitoring.json", body, "application/json", cache_control="max-age=60")
+    return {"drifted": report["drifted"], "rows": report["rows"]}
+
+
+def _sum_counts(store: S3Store, days: list[str]) -> dict[str, Any]:
+    totals: dict[str, Any] = {"rows": 0, "rejected": 0, "missing": 0, "inputs": {}}
+    for day in days:
+        for obj in store.list(f"{COUNTS}date={day}/"):
+            try:
+                counts = json.loads(store.get(obj.key)[0])
+            except NotFound:
+                continue
+            for key in ("rows", "rejected", "missing"):
+                totals[key] += counts[key]
+            for name, bins in counts["inputs"].items():
+                have = totals["inputs"].setdefault(name, [0] * len(bins))
+                totals["inputs"][name] = [a + b for a, b in zip(have, bins, strict=True)]
+    return totals
+
+
+def _trend(state: dict[str, Any], first_day: str) -> dict[str, Any]:
+    """The turbine's producing residuals in the window: weekly median and the trend of its daily medians."""
+    series = state["series"]
+    times = pd.to_datetime(pd.Series(series["time"]), utc=True)
+    keep = (times >= pd.Timestamp(first_day, tz="UTC")).to_numpy() & np.asarray(series["producing"], dtype=bool)
+    days = ((times - pd.Timestamp(first_day, tz="UTC")).dt.total_seconds() // 86400).to_numpy()[keep]
+    residual = np.array([np.nan if v is None else v for v in series["residual"]], dtype=np.float64)[keep]
+    return residual_trend(days, residual)
+
+
+def _column(name: str) -> int:
+    return MODEL_INPUTS.index(name)
