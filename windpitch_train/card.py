@@ -20,7 +20,7 @@ import sklearn
 from windpitch import __version__
 from windpitch.artifacts import EXPORT_FILE, sha256_bytes
 from windpitch.features import FEATURES, FEATURES_VERSION
-from windpitch.monitoring import MONITORED, reference_bins
+from windpitch.monitoring import MONITORED, MonitorSettings, calibrate, reference_bins
 from windpitch.schema import MODEL_INPUTS, TARGET
 
 from .evaluation import card_section
@@ -95,11 +95,22 @@ _POLICY = {
 
 
 def _monitoring_section(inputs: CardInputs) -> dict[str, Any]:
-    """Each monitored input's training distribution in deciles: what live data is compared with (PSI)."""
-    x = inputs.fitted.x_train
+    """Each monitored input's training distribution in deciles (and per calendar month): what live data is
+    compared with (PSI); and each input's threshold, calibrated on the held-out test period's windows."""
+    x, held_out = inputs.fitted.x_train, inputs.fitted.x_test
+    month = MODEL_INPUTS.index("month")
+    reference = {name: reference_bins(x[:, MODEL_INPUTS.index(name)], x[:, month]) for name in MONITORED}
+    calibration = calibrate(
+        reference,
+        {name: held_out[:, MODEL_INPUTS.index(name)] for name in MONITORED},
+        inputs.fitted.test_days,
+        held_out[:, month].astype(np.int64),
+        window_days=MonitorSettings.window_days,
+    )
     return {
-        "reference": {name: reference_bins(x[:, MODEL_INPUTS.index(name)]) for name in MONITORED},
+        "reference": reference,
         "period": {"start": inputs.split.train_start, "end": inputs.split.train_end},
+        "calibration": {**calibration, "period": {"start": inputs.split.test_start, "end": inputs.split.test_end}},
     }
 
 

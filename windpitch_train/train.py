@@ -198,6 +198,7 @@ class Fitted:
     test_predicted: np.ndarray
     x_test: np.ndarray
     x_train: np.ndarray
+    test_days: np.ndarray  # days since the epoch of each test row (monitoring's calibration windows)
 
 
 def load_dataset(data: str | Path | None, assets: str | Path | None = None) -> Dataset:
@@ -236,6 +237,11 @@ def fit_and_evaluate(dataset: Dataset, split: Split, hp: Hyperparameters) -> Fit
         test_predicted=predicted,
         x_test=x_test,
         x_train=x_train,
+        test_days=test_rows[TIME_FIELD]
+        .dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .to_numpy("datetime64[D]")
+        .astype(np.int64),
     )
 
 

@@ -71,12 +71,12 @@ def update_monitoring(
     end = pd.Timestamp(last).normalize()
     days = [(end - pd.Timedelta(days=k)).strftime("%Y-%m-%d") for k in range(settings.window_days)]
     totals = _sum_counts(store, days)
-    drift = input_drift(model.reference, totals["inputs"], settings)
+    drift = input_drift(model.reference, totals["inputs"], settings, totals["months"], model.thresholds)
     created = pd.Timestamp(model.info.created_at) if model.info.created_at else None
     report = {
         "generated_at": now.isoformat(),
         "window": {"first_day": days[-1], "last_day": days[0], "days": settings.window_days},
-        "settings": {"psi_threshold": settings.psi_threshold, "min_values": settings.min_values},
+        "settings": {"psi_floor": settings.psi_threshold, "min_values": settings.min_values},
         "inputs": drift,
         "drifted": sorted(name for name, verdict in drift.items() if verdict["drifted"]),
         "turbines": {name: _trend(state, days[-1]) for name, state in sorted(states.items())},
@@ -97,7 +97,7 @@ def update_monitoring(
 
 
 def _sum_counts(store: S3Store, days: list[str]) -> dict[str, Any]:
-    totals: dict[str, Any] = {"rows": 0, "rejected": 0, "missing": 0, "inputs": {}}
+    totals: dict[str, Any] = {"rows": 0, "rejected": 0, "missing": 0, "inputs": {}, "months": {}}
     for day in days:
         for obj in store.list(f"{COUNTS}date={day}/"):
             try:
@@ -106,6 +106,8 @@ def _sum_counts(store: S3Store, days: list[str]) -> dict[str, Any]:
                 continue
             for key in ("rows", "rejected", "missing"):
                 totals[key] += counts[key]
+            month = int(day[5:7])  # the seasonal reference weighs each calendar month by its rows
+            totals["months"][month] = totals["months"].get(month, 0) + counts["rows"]
             for name, bins in counts["inputs"].items():
                 have = totals["inputs"].setdefault(name, [0] * len(bins))
                 totals["inputs"][name] = [a + b for a, b in zip(have, bins, strict=True)]

@@ -80,11 +80,13 @@ class PitchModel:
         info: ModelInfo,
         farm: Farm | None = None,
         reference: dict[str, dict[str, Any]] | None = None,
+        thresholds: dict[str, float] | None = None,
     ) -> None:
         _check_spec(spec)
         self.info = info
         self.farm = farm or Farm.reference()  # the turbines it serves and their limits (the card's)
         self.reference = reference or {}  # each monitored input's training deciles (windpitch.monitoring)
+        self.thresholds = dict(thresholds or {})  # each input's drift threshold, calibrated at training
         self.spec = spec
         self.depth: int = int(spec["depth"])
         self.medians = np.asarray(spec["impute"], dtype=np.float64)
@@ -141,9 +143,10 @@ class PitchModel:
                 f"model card {directory / 'model_card.json'}: unusable farm section: {exc}"
             ) from None
         monitoring = card.get("monitoring")
-        reference = monitoring.get("reference", {}) if isinstance(monitoring, dict) else {}
+        monitoring = monitoring if isinstance(monitoring, dict) else {}
         try:
-            return cls(spec, info, farm, reference)
+            thresholds = monitoring.get("calibration", {}).get("thresholds", {})
+            return cls(spec, info, farm, monitoring.get("reference", {}), thresholds)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelUnavailable(f"{directory / EXPORT_FILE} is not a usable model: {exc}") from None
 
