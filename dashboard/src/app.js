@@ -46,6 +46,8 @@ async function refresh() {
   renderStatus(fleet);
   renderFleet(fleet);
   renderAnomalies(anomalies.events ?? [], fleet);
+  // Model health is published by the same runs; a stack older than it has none: say so, do not fail.
+  renderHealth(await loadJSON("dashboard/monitoring.json").catch(() => null));
   const names = fleet.turbines.map((t) => t.turbine);
   if (!state.turbine || !names.includes(state.turbine)) state.turbine = names[0] ?? null;
   renderTurbineSelect(names);
@@ -176,6 +178,30 @@ async function renderTurbine() {
     state.charts.push(curveChart($("curve-chart"), points, curve));
     $("curve-summary").textContent = `${points.length} measured intervals of ${name} in the window; the model's curve at the training medians of the other inputs, power from the learned power curve.`;
   }
+}
+
+function renderHealth(report) {
+  const body = $("health").querySelector("tbody");
+  if (!report) {
+    $("health-summary").textContent = "No monitoring published yet.";
+    body.replaceChildren();
+    return;
+  }
+  const model = report.model ?? {};
+  const drifted = report.drifted ?? [];
+  $("health-summary").textContent = `Model ${model.version}, trained ${fixed(model.age_days, 0)} days ago. ` +
+    `Last ${report.window.days} days (${report.window.first_day} to ${report.window.last_day}): ${report.rows} rows, ` +
+    `${fixed(100 * report.imputed_share, 1)}% of inputs imputed, ${fixed(100 * report.rejected_share, 1)}% of rows rejected. ` +
+    (!report.window.judged ? `Only ${report.window.days_with_data} of ${report.window.days} days have data: too few to judge drift.`
+      : drifted.length ? `Drifted from the training data: ${drifted.join(", ")}.` : "No input has drifted from the training data.");
+  body.replaceChildren(...Object.entries(report.inputs).map(([name, v]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.input = name;
+    tr.append(cell(name), cell(v.psi === null ? "—" : fixed(v.psi), "num"), cell(fixed(v.threshold), "num"),
+      cell(String(v.n), "num"), cell(v.drifted ? "drifted" : "no"));
+    return tr;
+  }));
+  $("health").dataset.drifted = drifted.join(",");
 }
 
 function renderAnomalies(events, fleet) {

@@ -119,6 +119,16 @@ def test_the_anomalies_table_downloads_as_csv(stack: dict[str, str], page: Any) 
     assert len(lines) == 1 + listed
 
 
+def test_model_health_shows_each_inputs_drift_and_the_models_age(stack: dict[str, str], page: Any) -> None:
+    ready(page, stack["dashboard"])
+    page.wait_for_function("document.querySelectorAll('#health tbody tr').length === 6")
+    inputs = page.locator("#health tbody tr").evaluate_all("rows => rows.map(r => r.dataset.input)")
+    assert sorted(inputs) == ["Ot_avg", "P_avg", "Va_avg", "Wa_avg", "Ws_avg", "Ya_avg"]
+    summary = page.locator("#health-summary").inner_text()
+    assert "trained" in summary and "days ago" in summary and "rows" in summary
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_an_injected_fault_is_listed_with_its_class_and_estimated_offset(stack: dict[str, str], page: Any) -> None:
     """The stack replays a +3° fault on R80711 (DEMO_FAULT below): the operator sees it, sized and classed."""
     ready(page, stack["dashboard"])

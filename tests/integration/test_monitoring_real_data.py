@@ -44,7 +44,13 @@ def test_a_warmer_month_flags_outdoor_temperature_and_the_recorded_one_does_not(
     warmer["Ot_avg"] = (pd.to_numeric(warmer["Ot_avg"], errors="coerce") + 15).round(2).astype(str).replace("nan", "")
     shifted = monitoring(s3, model, "shifted", warmer)
 
-    assert recorded["window"] == {"first_day": "2015-07-08", "last_day": "2015-08-04", "days": 28}
+    assert recorded["window"] == {
+        "first_day": "2015-07-08",
+        "last_day": "2015-08-04",
+        "days": 28,
+        "days_with_data": 28,
+        "judged": True,
+    }
     assert recorded["drifted"] == [], recorded["inputs"]
     assert shifted["drifted"] == ["Ot_avg"], shifted["inputs"]
     assert shifted["inputs"]["Ot_avg"]["psi"] > 2 * shifted["inputs"]["Ot_avg"]["threshold"]

@@ -31,7 +31,7 @@ def test_psi_is_zero_for_the_training_distribution_and_grows_with_a_shift() -> N
 def test_too_few_values_give_no_verdict() -> None:
     reference = {"edges": [0.0], "shares": [0.5, 0.5]}
     verdict = input_drift({"Ot_avg": reference}, {"Ot_avg": [0, 100]}, MonitorSettings(min_values=500))
-    assert verdict["Ot_avg"] == {"psi": pytest.approx(4.60, abs=0.01), "drifted": False, "n": 100}
+    assert verdict["Ot_avg"] == {"psi": pytest.approx(4.60, abs=0.01), "threshold": 0.25, "drifted": False, "n": 100}
 
 
 def test_every_run_publishes_monitoring_with_each_input_each_turbine_and_the_models_age(
@@ -49,16 +49,17 @@ def test_every_run_publishes_monitoring_with_each_input_each_turbine_and_the_mod
     assert latest["rows"] == len(frame) and latest["rejected_share"] == 0.0
     assert latest["model"]["version"] == pitch_model.info.version and latest["model"]["age_days"] >= 0
     assert published["monitoring/date=2015-03-03/monitoring.json"] == published["monitoring/latest.json"]
-    assert manifest["monitoring"]["drifted"] == latest["drifted"]
+    assert manifest["monitoring"]["drifted"] == latest["drifted"] == []
+    assert latest["window"]["judged"] is False, "three days of a 28-day window: too few to judge drift"
     assert json.loads(bucket_snapshot(s3, "dashboard/")["dashboard/monitoring.json"]) == latest
 
 
 def test_a_shifted_input_is_flagged_and_a_file_scored_again_counts_once(
     s3: Any, store: S3Store, pitch_model: Any
 ) -> None:
-    """Outdoor temperature 15 °C warmer than in training for three days: Ot_avg drifts, power does not.
+    """Outdoor temperature 15 °C warmer than in training for two weeks: Ot_avg drifts, power does not.
     The same file again (a new version of it) replaces its counts instead of adding to them."""
-    frame = synthetic_scada(144 * 3, seed=4, freq="10min", start="2015-03-01")
+    frame = synthetic_scada(144 * 14, seed=4, freq="10min", start="2015-03-01")
     frame["Ot_avg"] = (pd.to_numeric(frame["Ot_avg"]) + 15).round(2)
     for _ in range(2):
         s3.put_object(Bucket=BUCKET, Key="raw/a.csv", Body=scada_bytes(frame))

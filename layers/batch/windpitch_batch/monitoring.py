@@ -71,11 +71,21 @@ def update_monitoring(
     end = pd.Timestamp(last).normalize()
     days = [(end - pd.Timedelta(days=k)).strftime("%Y-%m-%d") for k in range(settings.window_days)]
     totals = _sum_counts(store, days)
-    drift = input_drift(model.reference, totals["inputs"], settings, totals["months"], model.thresholds)
+    # A verdict needs half the window's days: two days of a 28-day window are weather, not drift.
+    enough = len(totals["days"]) * 2 >= settings.window_days
+    drift = input_drift(
+        model.reference, totals["inputs"], settings, totals["months"], thresholds=model.thresholds, enough=enough
+    )
     created = pd.Timestamp(model.info.created_at) if model.info.created_at else None
     report = {
         "generated_at": now.isoformat(),
-        "window": {"first_day": days[-1], "last_day": days[0], "days": settings.window_days},
+        "window": {
+            "first_day": days[-1],
+            "last_day": days[0],
+            "days": settings.window_days,
+            "days_with_data": len(totals["days"]),
+            "judged": enough,
+        },
         "settings": {"psi_floor": settings.psi_threshold, "min_values": settings.min_values},
         "inputs": drift,
         "drifted": sorted(name for name, verdict in drift.items() if verdict["drifted"]),
@@ -97,7 +107,7 @@ def update_monitoring(
 
 
 def _sum_counts(store: S3Store, days: list[str]) -> dict[str, Any]:
-    totals: dict[str, Any] = {"rows": 0, "rejected": 0, "missing": 0, "inputs": {}, "months": {}}
+    totals: dict[str, Any] = {"rows": 0, "rejected": 0, "missing": 0, "inputs": {}, "months": {}, "days": set()}
     for day in days:
         for obj in store.list(f"{COUNTS}date={day}/"):
             try:
@@ -106,6 +116,7 @@ def _sum_counts(store: S3Store, days: list[str]) -> dict[str, Any]:
                 continue
             for key in ("rows", "rejected", "missing"):
                 totals[key] += counts[key]
+            totals["days"].add(day)
             month = int(day[5:7])  # the seasonal reference weighs each calendar month by its rows
             totals["months"][month] = totals["months"].get(month, 0) + counts["rows"]
             for name, bins in counts["inputs"].items():

@@ -144,9 +144,13 @@ def input_drift(
     counts: dict[str, list[int]],
     settings: MonitorSettings,
     month_rows: dict[int, int] | None = None,
+    *,
     thresholds: dict[str, float] | None = None,
+    enough: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """``{input: {"psi", "drifted", "n"}}`` for every monitored input the model card has a reference for.
+    """``{input: {"psi", "threshold", "drifted", "n"}}`` for every monitored input the card has a reference for.
+
+    ``enough``: whether the window holds enough of its days to judge (a few days of a month are weather).
 
     Example:
         >>> ref = {"Ot_avg": {"edges": [0.0], "shares": [0.5, 0.5]}}
@@ -162,7 +166,7 @@ def input_drift(
         out[name] = {
             "psi": round(value, 4) if n else None,
             "threshold": threshold,
-            "drifted": bool(n >= settings.min_values and value > threshold),
+            "drifted": bool(enough and n >= settings.min_values and value > threshold),
             "n": n,
         }
     return out
