@@ -7,6 +7,7 @@ document and the CLI read the farm's fleet and limits from there.
 
 from __future__ import annotations
 
+import json
 import platform
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -19,9 +20,13 @@ import sklearn
 
 from windpitch import __version__
 from windpitch.artifacts import EXPORT_FILE, sha256_bytes
+from windpitch.farm import REFERENCE_RATED_KW
 from windpitch.features import FEATURES, FEATURES_VERSION
+from windpitch.golden import TOLERANCE_DEG
 from windpitch.monitoring import MONITORED, MonitorSettings, calibrate, reference_bins
-from windpitch.schema import MODEL_INPUTS, TARGET
+from windpitch.predict import predict
+from windpitch.runtime import ModelInfo, PitchModel
+from windpitch.schema import MODEL_INPUTS, SIGNAL_INPUTS, TARGET, TIME_FIELD, TURBINE_FIELD
 
 from .evaluation import card_section
 
@@ -55,7 +60,13 @@ def build_card(inputs: CardInputs) -> dict[str, Any]:
         "created_at": created.isoformat().replace("+00:00", "Z"),
         "sha256": sha256_bytes(inputs.pipeline_bytes),
         "export": _export_section(inputs, export_sha),
-        "target": {"name": TARGET, "unit": "deg", "description": "blade pitch angle, 10-minute mean"},
+        "target": {
+            "name": TARGET,
+            "unit": "deg",
+            "description": "blade pitch angle, 10-minute mean",
+            # What the canary's model alarm compares answers with (PredictionsOutOfRangeAlarm).
+            "training_range_deg": [round(float(fitted.y_train_min), 3), round(float(fitted.y_train_max), 3)],
+        },
         "inputs": list(MODEL_INPUTS),
         "features": list(FEATURES),
         "features_version": FEATURES_VERSION,
@@ -65,6 +76,7 @@ def build_card(inputs: CardInputs) -> dict[str, Any]:
         "hyperparameters": asdict(inputs.hp),
         "farm": inputs.dataset.farm.as_card(),
         "monitoring": _monitoring_section(inputs),
+        "golden": _golden_section(inputs),
         "data": _data_section(inputs),
         "data_sha256": inputs.dataset.sha256,
         "split": asdict(inputs.split),
@@ -92,6 +104,32 @@ _POLICY = {
     "missing_inputs": "P_avg from the training power curve (median power per 0.5 m/s wind bin) when "
     "Ws_avg is known; every other input from its training median; never forward-filled",
 }
+
+
+def _golden_section(inputs: CardInputs) -> dict[str, Any]:
+    """Four held-out rows per band of rated power, and what the exported model answers for them."""
+    frame = inputs.fitted.held_out
+    rated = max(inputs.dataset.farm.turbines.values(), default=REFERENCE_RATED_KW)
+    share = frame["P_avg"].to_numpy(np.float64) / rated
+    rng = np.random.default_rng(0)
+    picked: list[int] = []
+    for low, high in ((-1.0, 0.0), (0.0, 0.05), (0.05, 0.25), (0.25, 0.6), (0.6, 0.9), (0.9, 2.0)):
+        band = np.flatnonzero((share > low) & (share <= high))
+        picked += sorted(rng.choice(band, size=min(4, len(band)), replace=False).tolist()) if len(band) else []
+    columns = [c for c in (TURBINE_FIELD, *SIGNAL_INPUTS) if c in frame]
+    records = []
+    for i in picked:
+        row = frame.iloc[i]
+        record = {
+            c: (row[c] if c == TURBINE_FIELD else float(row[c]))
+            for c in columns
+            if c == TURBINE_FIELD or np.isfinite(row[c])
+        }
+        record[TIME_FIELD] = row[TIME_FIELD].isoformat()
+        records.append(record)
+    runtime = PitchModel(json.loads(inputs.export_bytes), ModelInfo("", "", "", "", {}), inputs.dataset.farm)
+    answers = [r.as_dict().get("pitch_deg") for r in predict(records, runtime)]
+    return {"records": records, "expected_pitch_deg": answers, "tolerance_deg": TOLERANCE_DEG}
 
 
 def _monitoring_section(inputs: CardInputs) -> dict[str, Any]:

@@ -199,6 +199,9 @@ class Fitted:
     x_test: np.ndarray
     x_train: np.ndarray
     test_days: np.ndarray  # days since the epoch of each test row (monitoring's calibration windows)
+    held_out: pd.DataFrame  # the test rows themselves (golden records are picked from them)
+    y_train_min: float
+    y_train_max: float
 
 
 def load_dataset(data: str | Path | None, assets: str | Path | None = None) -> Dataset:
@@ -237,6 +240,9 @@ def fit_and_evaluate(dataset: Dataset, split: Split, hp: Hyperparameters) -> Fit
         test_predicted=predicted,
         x_test=x_test,
         x_train=x_train,
+        held_out=test_rows.reset_index(drop=True),
+        y_train_min=float(np.min(y_train)),
+        y_train_max=float(np.max(y_train)),
         test_days=test_rows[TIME_FIELD]
         .dt.tz_convert("UTC")
         .dt.tz_localize(None)

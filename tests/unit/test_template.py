@@ -38,8 +38,14 @@ def resource_prefixes(statement: dict[str, Any]) -> set[str]:
     return {r["Fn::Sub"].split("}/", 1)[1].removesuffix("*") for r in resources if "Fn::Sub" in r}
 
 
-def test_there_are_three_functions_each_with_its_own_role() -> None:
-    assert sorted(FUNCTIONS) == ["BatchFunction", "ClientPredictFunction", "HealthFunction", "PredictFunction"]
+def test_every_function_has_its_own_role() -> None:
+    assert sorted(FUNCTIONS) == [
+        "BatchFunction",
+        "ClientPredictFunction",
+        "HealthFunction",
+        "PreTrafficHookFunction",
+        "PredictFunction",
+    ]
     for name in FUNCTIONS:
         assert "Role" not in props(name), f"{name} must get its own role from SAM, not a shared one"
     assert "Policies" not in TEMPLATE["Globals"]["Function"], "no permission may be granted to every function"
@@ -185,3 +191,41 @@ def test_alarm_names_say_what_they_watch() -> None:
     assert alarms["BatchFilesQuarantinedAlarm"]["MetricName"] == "FilesRejected"
     assert alarms["BatchErrorsAlarm"]["MetricName"] == "Errors"
     assert alarms["ModelInputDriftAlarm"]["MetricName"] == "DriftedInputs"
+
+
+def test_the_api_functions_take_traffic_through_a_live_alias_with_a_canary_and_rollback_alarms() -> None:
+    """A new model reaches clients gradually: PreTraffic hook first, then a canary CodeDeploy rolls back on alarm."""
+    assert TEMPLATE["Parameters"]["DeploymentType"]["Default"] == "Canary10Percent5Minutes"
+    predict = props("PredictFunction")
+    assert predict["AutoPublishAlias"] == "live"
+    preference = predict["DeploymentPreference"]
+    assert preference["Type"] == {"Ref": "DeploymentType"}
+    assert preference["Hooks"] == {"PreTraffic": {"Ref": "PreTrafficHookFunction"}}
+    watched = {a["Ref"]: RESOURCES[a["Ref"]]["Properties"] for a in preference["Alarms"]}
+    assert set(watched) == {
+        "PredictErrorsAlarm",
+        "Api5xxAlarm",
+        "PredictLatencyP99Alarm",
+        "RejectedRecordsRatioAlarm",
+        "PredictionsOutOfRangeAlarm",
+    }
+    assert watched["PredictLatencyP99Alarm"]["ExtendedStatistic"] == "p99"
+    assert watched["Api5xxAlarm"]["MetricName"] == "5XXError"
+    metrics = {m["Id"]: m for m in watched["PredictionsOutOfRangeAlarm"]["Metrics"]}
+    assert metrics["outside"]["MetricStat"]["Metric"]["MetricName"] == "PredictionsOutOfTrainingRange"
+    health = props("HealthFunction")
+    assert health["AutoPublishAlias"] == "live" and health["DeploymentPreference"]["Type"] == {"Ref": "DeploymentType"}
+
+
+def test_the_hook_may_only_report_its_verdict_and_ask_the_new_version() -> None:
+    hook = props("PreTrafficHookFunction")
+    assert hook["FunctionName"]["Fn::Sub"].startswith("CodeDeployHook_"), "CodeDeploy's role invokes only these"
+    assert hook["DeploymentPreference"] == {"Enabled": False}
+    assert hook["Environment"]["Variables"]["NEW_VERSION"] == {"Ref": "PredictFunction.Version"}
+    grants = {s["Action"]: s["Resource"] for s in statements("PreTrafficHookFunction")}
+    assert set(grants) == {"codedeploy:PutLifecycleEventHookExecutionStatus", "lambda:InvokeFunction"}
+    assert grants["lambda:InvokeFunction"] == {"Ref": "PredictFunction.Version"}
+    assert (
+        "deploymentgroup:${ServerlessDeploymentApplication}/"
+        in grants["codedeploy:PutLifecycleEventHookExecutionStatus"]["Fn::Sub"]
+    )

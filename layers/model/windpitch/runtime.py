@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -87,6 +88,9 @@ class PitchModel:
         self.farm = farm or Farm.reference()  # the turbines it serves and their limits (the card's)
         self.reference = reference or {}  # each monitored input's training deciles (windpitch.monitoring)
         self.thresholds = dict(thresholds or {})  # each input's drift threshold, calibrated at training
+        # The measured pitch seen in training (the card's): an expected pitch outside it is a model answering
+        # out of its world, which the canary's alarm watches. Unbounded for a card that does not say.
+        self.pitch_range: tuple[float, float] = (-math.inf, math.inf)
         self.spec = spec
         self.depth: int = int(spec["depth"])
         self.medians = np.asarray(spec["impute"], dtype=np.float64)
@@ -146,7 +150,11 @@ class PitchModel:
         monitoring = monitoring if isinstance(monitoring, dict) else {}
         try:
             thresholds = monitoring.get("calibration", {}).get("thresholds", {})
-            return cls(spec, info, farm, monitoring.get("reference", {}), thresholds)
+            model = cls(spec, info, farm, monitoring.get("reference", {}), thresholds)
+            seen = card.get("target", {}).get("training_range_deg")
+            if isinstance(seen, list) and len(seen) == 2:
+                model.pitch_range = (float(seen[0]), float(seen[1]))
+            return model
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelUnavailable(f"{directory / EXPORT_FILE} is not a usable model: {exc}") from None
 

@@ -86,8 +86,9 @@ def get_health() -> dict[str, Any]:  # documented as models.HealthResponse
 def get_predict(query: Annotated[PredictQuery, Query()] = None) -> dict[str, Any]:
     record = query_record(cast(APIGatewayProxyEvent, predict.current_event))
     started = time.perf_counter()
-    [result] = windpitch.predict(record)
-    _count(started, result.ok, not result.ok)
+    model = windpitch.load_model()
+    [result] = windpitch.predict(record, model)
+    _count(started, [result], model)
     if not result.ok:
         raise ApiError(400, "invalid record", result.as_dict()["errors"])
     return {"index": 0, **result.as_dict()}
@@ -106,8 +107,7 @@ def post_predict(body: Annotated[PredictRequest, Body()] = None) -> dict[str, An
     started = time.perf_counter()
     model = windpitch.load_model()
     results = windpitch.predict(records, model)
-    scored = sum(1 for r in results if r.ok)
-    _count(started, scored, len(results) - scored)
+    scored = _count(started, results, model)
     return {
         "model_version": model.info.version,
         "scored": scored,
@@ -116,8 +116,16 @@ def post_predict(body: Annotated[PredictRequest, Body()] = None) -> dict[str, An
     }
 
 
-def _count(started: float, scored: int, rejected: int) -> None:
-    metrics.add_metric(name="Predictions", unit="Count", value=scored)
-    if rejected:
-        metrics.add_metric(name="RejectedRecords", unit="Count", value=rejected)
+def _count(started: float, results: list[windpitch.Result], model: windpitch.PitchModel) -> int:
+    """The request's metrics; returns how many records were scored. Predictions outside the pitch range seen
+    in training feed the canary's model alarm (PredictionsOutOfRangeAlarm)."""
+    pitches = [r.pitch_deg for r in results if isinstance(r, Prediction)]
+    low, high = model.pitch_range
+    metrics.add_metric(name="Predictions", unit="Count", value=len(pitches))
+    if len(pitches) < len(results):
+        metrics.add_metric(name="RejectedRecords", unit="Count", value=len(results) - len(pitches))
+    outside = sum(1 for p in pitches if not low <= p <= high)
+    if outside:
+        metrics.add_metric(name="PredictionsOutOfTrainingRange", unit="Count", value=outside)
     metrics.add_metric(name="PredictLatency", unit="Milliseconds", value=(time.perf_counter() - started) * 1000)
+    return len(pitches)
