@@ -1,10 +1,10 @@
 """Monitoring of the live model, published by every run (the adapter around :mod:`windpitch.monitoring`).
 
-Per scored file and UTC day, the monitored inputs' values are counted into the model card's reference bins
-(``monitoring/counts/date=D/part-<id>.json``, named by the raw key like the predictions: a new version of a
-file replaces its counts, a rerun rewrites the same bytes). Each run then sums the last ``window_days`` days
-of counts up to the newest data and publishes ``monitoring/latest.json``, a dated copy under
-``monitoring/date=D/``, and ``dashboard/monitoring.json`` for the page::
+Per scored file and UTC day, the monitored inputs' values are counted into the model card's reference bins,
+one object per file under its last day (``monitoring/counts/date=D/part-<id>.json``, named by the raw key like
+the predictions: a new version of a file replaces its counts, a rerun rewrites the same bytes). Each run then
+sums the last ``window_days`` days of counts up to the newest data and publishes ``monitoring/latest.json``, a
+dated copy under ``monitoring/date=D/``, and ``dashboard/monitoring.json`` for the page::
 
     {"inputs": {"<field>": {"psi": float, "drifted": bool, "n": int}}, "turbines": {...},
      "imputed_share": float, "rejected_share": float, "model": {"version", "age_days"}, ...}
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from windpitch.monitoring import MONITORED, MonitorSettings, bin_counts, input_drift, residual_trend
+from windpitch.monitoring import MONITORED, MonitorSettings, input_drift, residual_trend
 from windpitch.runtime import PitchModel
 from windpitch.schema import MODEL_INPUTS
 
@@ -35,30 +35,44 @@ def unit_counts(
     rows: pd.DataFrame, inputs: npt.NDArray[np.float64], model: PitchModel, rejected: int
 ) -> dict[str, dict[str, Any]]:
     """Per UTC day of a file's scored rows: bin counts per monitored input, missing values, rows, rejects
-    (a file's rejected rows are counted on its first day: a row without a usable time has no day)."""
+    (a file's rejected rows are counted on its first day: a row without a usable time has no day).
+
+    One pass per input over the whole file (a backfill file spans two years: 730 days)."""
     if not len(rows):
         return {}
-    days = rows["timestamp"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d").to_numpy()
-    out: dict[str, dict[str, Any]] = {}
-    for k, day in enumerate(sorted(set(days))):
-        mask = days == day
-        block = inputs[mask]
-        out[day] = {
-            "rows": int(mask.sum()),
+    stamps = rows["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[D]")
+    days, day_of = np.unique(stamps, return_inverse=True)
+    n_days = len(days)
+    monitored = inputs[:, [_column(n) for n in MONITORED]]
+    per_day_rows = np.bincount(day_of, minlength=n_days)
+    per_day_missing = np.bincount(day_of, weights=np.isnan(monitored).sum(axis=1), minlength=n_days)
+    bins: dict[str, npt.NDArray[np.int64]] = {}
+    for name, reference in model.reference.items():
+        values = inputs[:, _column(name)]
+        finite = np.isfinite(values)
+        which = np.searchsorted(np.asarray(reference["edges"], dtype=np.float64), values[finite], side="right")
+        width = len(reference["edges"]) + 1
+        flat = np.bincount(day_of[finite] * width + which, minlength=n_days * width)
+        bins[name] = flat.reshape(n_days, width)
+    return {
+        str(day): {
+            "rows": int(per_day_rows[k]),
             "rejected": rejected if k == 0 else 0,
-            "missing": int(np.isnan(block[:, [_column(n) for n in MONITORED]]).sum()),
-            "inputs": {
-                name: bin_counts(reference, block[:, _column(name)]) for name, reference in model.reference.items()
-            },
+            "missing": int(per_day_missing[k]),
+            "inputs": {name: counts[k].tolist() for name, counts in bins.items()},
         }
-    return out
+        for k, day in enumerate(days)
+    }
 
 
 def count_uploads(part: str, counts: dict[str, dict[str, Any]]) -> list[tuple[str, bytes, str]]:
-    return [
-        (f"{COUNTS}date={day}/part-{part}.json", json_bytes(body), "application/json")
-        for day, body in sorted(counts.items())
-    ]
+    """One object per file, under its *last* day: a window that holds any of its days holds that one too
+    (the window ends at the newest data), so listing the window's days finds it; a backfill of two years is
+    one object, not 730."""
+    if not counts:
+        return []
+    last = max(counts)
+    return [(f"{COUNTS}date={last}/part-{part}.json", json_bytes({"days": counts}), "application/json")]
 
 
 def update_monitoring(
@@ -108,21 +122,28 @@ def update_monitoring(
 
 def _sum_counts(store: S3Store, days: list[str]) -> dict[str, Any]:
     totals: dict[str, Any] = {"rows": 0, "rejected": 0, "missing": 0, "inputs": {}, "months": {}, "days": set()}
-    for day in days:
-        for obj in store.list(f"{COUNTS}date={day}/"):
+    window = set(days)
+    for listed in days:
+        for obj in store.list(f"{COUNTS}date={listed}/"):
             try:
-                counts = json.loads(store.get(obj.key)[0])
+                by_day = json.loads(store.get(obj.key)[0])["days"]
             except NotFound:
                 continue
-            for key in ("rows", "rejected", "missing"):
-                totals[key] += counts[key]
-            totals["days"].add(day)
-            month = int(day[5:7])  # the seasonal reference weighs each calendar month by its rows
-            totals["months"][month] = totals["months"].get(month, 0) + counts["rows"]
-            for name, bins in counts["inputs"].items():
-                have = totals["inputs"].setdefault(name, [0] * len(bins))
-                totals["inputs"][name] = [a + b for a, b in zip(have, bins, strict=True)]
+            for day, counts in by_day.items():
+                if day in window:
+                    _add(totals, day, counts)
     return totals
+
+
+def _add(totals: dict[str, Any], day: str, counts: dict[str, Any]) -> None:
+    for key in ("rows", "rejected", "missing"):
+        totals[key] += counts[key]
+    totals["days"].add(day)
+    month = int(day[5:7])  # the seasonal reference weighs each calendar month by its rows
+    totals["months"][month] = totals["months"].get(month, 0) + counts["rows"]
+    for name, bins in counts["inputs"].items():
+        have = totals["inputs"].setdefault(name, [0] * len(bins))
+        totals["inputs"][name] = [a + b for a, b in zip(have, bins, strict=True)]
 
 
 def _trend(state: dict[str, Any], first_day: str) -> dict[str, Any]:
