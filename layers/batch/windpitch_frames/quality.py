@@ -34,9 +34,9 @@ from windpitch.farm import REFERENCE_RATED_KW, Farm
 from windpitch.rules import MEASUREMENTS, RULEBOOK, Check, Context, Kind, checks_for, kind_of, timestamp
 from windpitch.schema import FIELDS, TIME_FIELD, TURBINE_FIELD, YEARS
 
-# A column check: (the column's cells as the file wrote them, the parsed column so far, the row's
-# turbine for its limits, farm, field) -> mask of cells this check refuses. Parsed columns are NaN/NaT
-# where missing or unparsed; a check sees only cells that passed the checks before it.
+# A column check: the column under judgement (its cells as the file wrote them, parsed, each row's turbine,
+# the farm, and which cells are still open) -> mask of the cells this check refuses. Parsed columns are
+# NaN/NaT where missing or unparsed; a check refuses only cells that passed the checks before it.
 ColumnCheck = Callable[["Cells"], pd.Series]
 
 
@@ -51,9 +51,9 @@ class Cells:
     farm: Farm
     open: pd.Series | None = None  # cells no earlier check refused: a check's test assumes the earlier passed
 
-    _present: pd.Series | None = None
     checks: tuple[Check, ...] = ()  # the column's checks, in order (for first_failing)
-    _first: pd.Series | None = None
+    _present: pd.Series | None = field(default=None, init=False, repr=False)
+    _first: pd.Series | None = field(default=None, init=False, repr=False)
 
     def first_failing(self) -> pd.Series:
         """Per cell, the name of the first of ``checks`` its value fails ("" if none), judged once per value."""
