@@ -31,7 +31,17 @@ import numpy as np
 import pandas as pd
 
 from windpitch.farm import REFERENCE_RATED_KW, Farm
-from windpitch.rules import MEASUREMENTS, RULEBOOK, Check, Context, Kind, checks_for, kind_of, timestamp
+from windpitch.rules import (
+    MEASUREMENTS,
+    RULEBOOK,
+    Check,
+    Context,
+    Kind,
+    absent_from_file,
+    checks_for,
+    kind_of,
+    timestamp,
+)
 from windpitch.schema import FIELDS, TIME_FIELD, TURBINE_FIELD, YEARS
 
 # A column check: the column under judgement (its cells as the file wrote them, parsed, each row's turbine,
@@ -254,14 +264,14 @@ def _join(index: pd.Index, reasons: dict[str, pd.Series]) -> pd.Series:
 def _row_rules(text: pd.DataFrame, parsed: dict[str, pd.Series], problems: pd.Series, farm: Farm) -> pd.Series:
     """A file's row names its turbine and time (a column the file lacks entirely) and carries a measurement."""
     for name in (TURBINE_FIELD, TIME_FIELD):
-        if name not in text:
-            problems = _append(problems, pd.Series(True, index=text.index), f"{name}: missing")
+        reason = absent_from_file(name, farm) if name not in text else None
+        if reason is not None:
+            problems = _append(problems, pd.Series(True, index=text.index), f"{name}: {reason}")
     present = pd.Series(False, index=text.index)
     for name in MEASUREMENTS:
         if name in text:
             present |= _present_text(text[name], parsed.get(name))
-    [row_check] = [c for c in RULEBOOK if c.name == "no_measurements"]
-    reason = row_check.test({}, Context(farm))
+    reason = _BY_NAME["no_measurements"].test({}, Context(farm))
     return _append(problems, ~present, f"record: {reason}")
 
 

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from .errors import FieldError, InvalidRecord
 from .farm import Farm
-from .rules import Context, Kind, Refused, checks_for, judge_field, time_verdict
+from .rules import Context, Kind, Refused, absent_from_file, checks_for, judge_field, time_verdict
 from .schema import ANEMOMETERS, MODEL_INPUTS, SIGNAL_INPUTS, TARGET, TIME_FIELD, TURBINE_FIELD
 
 __all__ = ["FieldError", "InvalidRecord", "ParsedRecord", "Repeated", "object_pairs", "parse_record"]
@@ -185,8 +185,9 @@ def _file_row_errors(record: Mapping[str, Any], ctx: Context) -> list[FieldError
     """A file's row must name its turbine and time (checked above when present) and carry a measurement."""
     errors = []
     for name in (TURBINE_FIELD, TIME_FIELD):
-        if name not in record:
-            errors.append(FieldError(name, "missing"))
+        reason = absent_from_file(name, ctx.farm) if name not in record else None
+        if reason is not None:
+            errors.append(FieldError(name, reason))
     for check in _ROW_CHECKS_IN_FILES:
         reason = check.test(record, ctx)
         if reason is not None:

@@ -314,6 +314,20 @@ def rulebook() -> list[dict[str, str]]:
     return [{"check": c.name, "judges": c.kind.value, "applies": c.applies.value, "rule": c.rule} for c in RULEBOOK]
 
 
+def absent_from_file(name: str, farm: Farm) -> str | None:
+    """The reason a file's row that lacks ``name`` altogether is refused (the table's, as for an empty cell).
+
+    Example:
+        >>> absent_from_file("Date_time", Farm.reference()), absent_from_file("Ws_avg", Farm.reference())
+        ('missing', None)
+    """
+    try:
+        judge_field(name, None, Context(farm), files=True)
+    except Refused as bad:
+        return bad.reason
+    return None
+
+
 def checks_for(kind: Kind, files: bool = False) -> tuple[Check, ...]:
     """The checks a field of ``kind`` goes through, in order (``files``: as a row of a SCADA file)."""
     return _CHECKS[kind, files]
@@ -362,7 +376,7 @@ def judge_field(name: str, value: Any, ctx: Context, files: bool = False) -> Any
     if kind is Kind.TIMESTAMP and isinstance(value, str):
         verdict = time_verdict(value, files)  # no farm in it: judged once per distinct text
         if isinstance(verdict, Refused):
-            raise Refused(verdict.reason, verdict.check)
+            raise verdict
         return verdict
     if kind is Kind.NUMBER:
         ctx = Context(ctx.farm, ctx.turbine, name)  # its range is the field's (and the turbine's)

@@ -80,8 +80,10 @@ class PitchModel:
         spec: dict[str, Any],
         info: ModelInfo,
         farm: Farm | None = None,
+        *,
         reference: dict[str, dict[str, Any]] | None = None,
         thresholds: dict[str, float] | None = None,
+        pitch_range: tuple[float, float] = (-math.inf, math.inf),
     ) -> None:
         _check_spec(spec)
         self.info = info
@@ -90,7 +92,7 @@ class PitchModel:
         self.thresholds = dict(thresholds or {})  # each input's drift threshold, calibrated at training
         # The measured pitch seen in training (the card's): an expected pitch outside it is a model answering
         # out of its world, which the canary's alarm watches. Unbounded for a card that does not say.
-        self.pitch_range: tuple[float, float] = (-math.inf, math.inf)
+        self.pitch_range = pitch_range
         self.spec = spec
         self.depth: int = int(spec["depth"])
         self.medians = np.asarray(spec["impute"], dtype=np.float64)
@@ -150,11 +152,16 @@ class PitchModel:
         monitoring = monitoring if isinstance(monitoring, dict) else {}
         try:
             thresholds = monitoring.get("calibration", {}).get("thresholds", {})
-            model = cls(spec, info, farm, monitoring.get("reference", {}), thresholds)
             seen = card.get("target", {}).get("training_range_deg")
-            if isinstance(seen, list) and len(seen) == 2:
-                model.pitch_range = (float(seen[0]), float(seen[1]))
-            return model
+            bounded = isinstance(seen, list) and len(seen) == 2
+            return cls(
+                spec,
+                info,
+                farm,
+                reference=monitoring.get("reference", {}),
+                thresholds=thresholds,
+                pitch_range=(float(seen[0]), float(seen[1])) if bounded else (-math.inf, math.inf),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelUnavailable(f"{directory / EXPORT_FILE} is not a usable model: {exc}") from None
 
