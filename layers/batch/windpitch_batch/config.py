@@ -17,6 +17,8 @@ ANOMALIES = "anomalies/"
 MANIFESTS = "manifests/"
 STATE = "state/"
 MONITORING = "monitoring/"
+# Dashboard files are read by browsers every few minutes: let caches keep them briefly, never long.
+SHORT_CACHE = "max-age=60"
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def update_monitoring(
     body = json_bytes(report)
     store.put(f"{paths.MONITORING}latest.json", body, "application/json")
     store.put(f"{paths.MONITORING}date={days[0]}/monitoring.json", body, "application/json")
-    store.put(f"{paths.DASHBOARD}monitoring.json", body, "application/json", cache_control="max-age=60")
+    store.put(f"{paths.DASHBOARD}monitoring.json", body, "application/json", cache_control=paths.SHORT_CACHE)
     return {"drifted": report["drifted"], "rows": report["rows"]}
 
 

@@ -40,7 +40,7 @@ from windpitch_frames.loading import LoadReport, load_scada
 from windpitch_frames.scoring import score_frame
 
 from . import config as paths
-from .config import BatchConfig
+from .config import SHORT_CACHE, BatchConfig
 from .dashboard import all_events, fleet_events, fleet_summary, merge_series, rows_empty, turbine_state
 from .monitoring import count_uploads, unit_counts, update_monitoring
 from .outputs import by_date, digest, events_parquet, json_bytes, parquet_bytes, quarantine_csv, text_lines
@@ -48,8 +48,6 @@ from .store import Conflict, NotFound, Object, S3Store
 
 JSON = "application/json"
 PARQUET = "application/vnd.apache.parquet"
-# Dashboard files are read by browsers every few minutes: let caches keep them briefly, never long.
-SHORT_CACHE = "max-age=60"
 
 
 @dataclass
