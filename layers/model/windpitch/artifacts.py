@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from .errors import ModelUnavailable
 
-__all__ = ["ModelUnavailable", "default_model_dir", "read_card", "verified_bytes"]
+__all__ = ["ModelUnavailable", "check_sha256", "default_model_dir", "read_card", "verified_bytes"]
 
 MODEL_DIR_ENV: Final = "WINDPITCH_MODEL_DIR"
 PIPELINE_FILE: Final = "model.joblib"
@@ -78,10 +78,23 @@ def verified_bytes(model_dir: Path, filename: str, expected_sha256: Any) -> byte
         data = path.read_bytes()
     except OSError as exc:
         raise ModelUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
+    return check_sha256(data, expected_sha256, str(path))
+
+
+def check_sha256(data: bytes, expected_sha256: Any, name: str) -> bytes:
+    """``data``, only if its SHA-256 is ``expected_sha256`` (the card's record of the file called ``name``).
+
+    Example:
+        >>> check_sha256(b"x", sha256_bytes(b"x"), "x.json")
+        b'x'
+
+    Raises:
+        ModelUnavailable: the hashes differ (a corrupt or swapped file).
+    """
     actual = sha256_bytes(data)
     if not isinstance(expected_sha256, str) or actual != expected_sha256:
         raise ModelUnavailable(
-            f"integrity check failed for {path}: SHA-256 {actual} does not match the model card's "
+            f"integrity check failed for {name}: SHA-256 {actual} does not match the model card's "
             f"{expected_sha256!r}; refusing to load it"
         )
     return data

@@ -30,8 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from .artifacts import (
+    CARD_FILE,
     EXPORT_FILE,
     ModelUnavailable,
+    check_sha256,
     default_model_dir,
     read_card,
     verified_bytes,
@@ -131,23 +133,37 @@ class PitchModel:
         export = card.get("export")
         export = export if isinstance(export, dict) else {}
         raw = verified_bytes(directory, EXPORT_FILE, export.get("sha256"))
+        return cls.from_artifacts(card, raw, where=str(directory))
+
+    @classmethod
+    def from_artifacts(cls, card: dict[str, Any], export_bytes: bytes, *, where: str) -> PitchModel:
+        """The model from its card and the export's bytes, read from anywhere (a folder, a registry in S3).
+
+        The export must be the one the card names (its SHA-256); ``where`` names the source in errors.
+
+        Raises:
+            ModelUnavailable: a hash mismatch, a malformed export, or an unusable card.
+        """
+        export = card.get("export")
+        export = export if isinstance(export, dict) else {}
+        check_sha256(export_bytes, export.get("sha256"), f"{where}/{EXPORT_FILE}")
         try:
-            spec = json.loads(raw)
+            spec = json.loads(export_bytes)
         except ValueError as exc:
-            raise ModelUnavailable(f"{directory / EXPORT_FILE} is not valid JSON: {exc}") from None
+            raise ModelUnavailable(f"{where}/{EXPORT_FILE} is not valid JSON: {exc}") from None
+        if not isinstance(spec, dict):
+            raise ModelUnavailable(f"{where}/{EXPORT_FILE} is not a JSON object")
         info = ModelInfo(
             version=str(card.get("version", "unknown")),
             sha256=str(card.get("sha256", "")),
             export_sha256=str(export.get("sha256")),
             created_at=str(card.get("created_at", "")),
-            metrics={k: v for k, v in card.get("metrics", {}).get("test", {}).items() if k != "regimes"},
+            metrics={k: v for k, v in (card.get("metrics") or {}).get("test", {}).items() if k != "regimes"},
         )
         try:
             farm = Farm.from_card(card)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ModelUnavailable(
-                f"model card {directory / 'model_card.json'}: unusable farm section: {exc}"
-            ) from None
+            raise ModelUnavailable(f"model card {where}/{CARD_FILE}: unusable farm section: {exc}") from None
         monitoring = card.get("monitoring")
         monitoring = monitoring if isinstance(monitoring, dict) else {}
         try:
@@ -162,8 +178,8 @@ class PitchModel:
                 thresholds=thresholds,
                 pitch_range=(float(seen[0]), float(seen[1])) if bounded else (-math.inf, math.inf),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelUnavailable(f"{directory / EXPORT_FILE} is not a usable model: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelUnavailable(f"{where}/{EXPORT_FILE} is not a usable model: {exc}") from None
 
     @property
     def defaults(self) -> dict[str, float]:
