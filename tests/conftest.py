@@ -109,6 +109,15 @@ def synthetic_model_dir(tmp_path_factory: pytest.TempPathFactory, synthetic_csv:
     return out
 
 
+@pytest.fixture(scope="session")
+def synthetic_challenger_dir(tmp_path_factory: pytest.TempPathFactory, synthetic_csv: Path) -> Path:
+    """A second model on the same data with other hyperparameters: a challenger to score in shadow."""
+    out = tmp_path_factory.mktemp("challenger")
+    hp = Hyperparameters(max_iter=20, max_depth=4, learning_rate=0.2, min_samples_leaf=40)
+    train(synthetic_csv, out, hp=hp, progress=False, assets=asset_table(out.parent / "assets-challenger.csv"))
+    return out
+
+
 @pytest.fixture
 def model_dir_copy(tmp_path: Path, synthetic_model_dir: Path) -> Path:
     """A private copy of the synthetic model, for tests that corrupt it."""
@@ -151,6 +160,21 @@ def real_model_dir(real_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
             return layer
     out = tmp_path_factory.mktemp("real-model")
     train(real_data, out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_challenger_dir(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The runbook's candidate on the real data: the same recipe trained on 2014 only (`make challenger`'s)."""
+    built = ROOT / "build" / "challenger"
+    if (built / CARD_FILE).exists():
+        card = read_card(built)
+        if card.get("data_sha256") == content_sha256(real_data) and card.get("features_version") == FEATURES_VERSION:
+            return built
+    out = tmp_path_factory.mktemp("real-challenger")
+    from windpitch_train.train import Split
+
+    train(real_data, out, Split("2014-01-01", "2014-12-31", "2015-07-01", "2015-12-31"), progress=False)
     return out
 
 
@@ -269,9 +293,12 @@ DEMO_FAULT = "R80711,2015-05-31T06:00,4,3"
 
 
 @contextlib.contextmanager
-def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterator[dict[str, Any]]:
+def running_stack(
+    real_data: Path, log_dir: Path, backfill_days: int, challenger: Path | None = None
+) -> Iterator[dict[str, Any]]:
     """`python -m windpitch_local stack` replaying 8 intervals after ``backfill_days``, once all four
-    turbines' data is published; yields its URLs, ports, an S3 client on it, and the process."""
+    turbines' data is published; yields its URLs, ports, an S3 client on it, and the process. With
+    ``challenger`` (a model folder), the stack scores it in shadow."""
     import subprocess
     import sys
     import time
@@ -286,7 +313,8 @@ def running_stack(real_data: Path, log_dir: Path, backfill_days: int) -> Iterato
     command = [sys.executable, "-m", "windpitch_local", "stack", "--speed", "0", "--start", "2015-06-01",
                "--days", "0.05", "--backfill-days", str(backfill_days), "--data", str(real_data),
                "--demo-fault", DEMO_FAULT, "--log-file", str(log_dir / "lambda.jsonl"),
-               *(f"--{name}-port={port}" for name, port in ports.items())]  # fmt: skip
+               *(f"--{name}-port={port}" for name, port in ports.items()),
+               *(["--challenger", str(challenger)] if challenger else [])]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['s3']}", region_name="eu-west-3",
                       aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip

@@ -57,6 +57,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="OpenAnomalies", unit=MetricUnit.Count, value=manifest["anomalies"]["open"])
     if "monitoring" in manifest:  # inputs whose live distribution left the training data's (ModelInputDriftAlarm)
         metrics.add_metric(name="DriftedInputs", unit=MetricUnit.Count, value=len(manifest["monitoring"]["drifted"]))
+    _shadow_metrics(manifest.get("shadow") or {})
     summary = outcome.summary()
     logger.info("batch run", extra={"run": summary})
     return summary
+
+
+def _shadow_metrics(shadow: dict[str, Any]) -> None:
+    """The challenger's standing: refused (a warning, live scoring went on), or both models' producing MAE."""
+    if shadow.get("status") == "refused":
+        logger.warning("challenger refused; scoring with the live model only", extra={"challenger": shadow})
+        metrics.add_metric(name="ChallengerRefused", unit=MetricUnit.Count, value=1)
+    elif shadow.get("status") == "compared":
+        overall = shadow["overall"]
+        for role, name in (("live", "ShadowLiveMAE"), ("challenger", "ShadowChallengerMAE")):
+            if overall[role]["mae"] is not None:
+                metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=overall[role]["mae"])

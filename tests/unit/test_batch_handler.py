@@ -99,3 +99,41 @@ def test_a_tampered_model_stops_the_run_before_any_file_is_touched(
     assert error["level"] == "ERROR"
     assert error["message"] == "refusing to run: the model is unavailable"
     assert "integrity check failed" in error["reason"]
+
+
+@pytest.mark.parametrize("challenger", ["published", "unknown"])
+def test_the_challenger_is_reported_in_metrics(
+    batch_env: None,
+    s3: Any,
+    functions: dict[str, Any],
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    synthetic_challenger_dir: Path,
+    challenger: str,
+) -> None:
+    """A challenger named by the function's setting (ChallengerVersion): both models' MAE as metrics, or a
+    refusal (ChallengerRefusedAlarm's metric) while the live model still scores every row."""
+    from datetime import UTC, datetime
+
+    from windpitch_batch import registry
+    from windpitch_batch.store import S3Store
+
+    version = registry.publish(S3Store(BUCKET, s3), synthetic_challenger_dir, datetime.now(UTC))["version"]
+    monkeypatch.setenv("CHALLENGER_VERSION", version if challenger == "published" else "no-such-version")
+    frame = synthetic_scada(72, seed=4, freq="10min", start="2015-07-01")
+    s3.put_object(Bucket=BUCKET, Key="raw/2015-07-01.csv", Body=scada_bytes(frame))
+
+    summary = functions["batch"].lambda_handler(scheduled_event(), lambda_context)
+
+    assert summary["rows_scored"] == len(frame)
+    metrics = emitted_metrics(capsys.readouterr().out)
+    if challenger == "published":
+        assert summary["shadow"]["status"] == "compared"
+        assert metrics["ShadowChallengerMAE"] == summary["shadow"]["overall"]["challenger"]["mae"]
+        assert metrics["ShadowLiveMAE"] == summary["shadow"]["overall"]["live"]["mae"]
+        assert "ChallengerRefused" not in metrics
+    else:
+        assert summary["shadow"]["status"] == "refused"
+        assert metrics["ChallengerRefused"] == 1
+        assert "ShadowChallengerMAE" not in metrics

@@ -16,7 +16,9 @@ from tests.conftest import ROOT
 TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = [name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"]
-OUTPUT_PREFIXES = {"predictions/", "quarantine/", "anomalies/", "dashboard/", "manifests/", "state/", "monitoring/"}
+OUTPUT_PREFIXES = {
+    "predictions/", "quarantine/", "anomalies/", "dashboard/", "manifests/", "state/", "monitoring/", "shadow/"
+}  # fmt: skip
 
 
 def props(name: str) -> dict[str, Any]:
@@ -70,6 +72,18 @@ def test_the_batch_writes_only_its_output_prefixes() -> None:
     assert by_action["s3:DeleteObject"] == {"state/leases/"}
     assert "raw/" in by_action["s3:GetObject"]
     assert "site/" not in by_action["s3:GetObject"]
+    # The registry is read (the challenger), never written: publishing a model is a person's act, not the batch's.
+    assert "models/" in by_action["s3:GetObject"]
+    assert not any(p.startswith("models") for p in by_action["s3:PutObject"] | by_action["s3:DeleteObject"])
+
+
+def test_the_challenger_is_a_parameter_and_its_refusal_is_alarmed() -> None:
+    assert TEMPLATE["Parameters"]["ChallengerVersion"]["Default"] == ""  # empty: the registry's pointer
+    assert environment("BatchFunction")["CHALLENGER_VERSION"] == {"Ref": "ChallengerVersion"}
+    alarm = props("ChallengerRefusedAlarm")
+    assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "ChallengerRefused", 1, "GreaterThanOrEqualToThreshold"
+    )  # fmt: skip
 
 
 def test_the_bucket_is_private_encrypted_versioned_and_tls_only() -> None:

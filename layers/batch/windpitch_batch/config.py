@@ -31,6 +31,9 @@ class BatchConfig:
     lease_seconds: int = 900  # a lease older than a Lambda's longest run is stale
     window_days: int = 7  # the recent series each turbine's dashboard file holds
     schedule_minutes: int = 10
+    # The challenger to score in shadow: a published version (template parameter ChallengerVersion); None reads
+    # the registry's pointer, models/challenger.json (python -m windpitch model publish --challenger).
+    challenger: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> BatchConfig:
@@ -45,6 +48,7 @@ class BatchConfig:
             safety_margin_ms=int(env.get("BATCH_SAFETY_MARGIN_MS", 120_000)),
             window_days=int(env.get("DASHBOARD_WINDOW_DAYS", 7)),
             schedule_minutes=int(env.get("SCHEDULE_MINUTES", 10)),
+            challenger=env.get("CHALLENGER_VERSION") or None,
         )
 
 

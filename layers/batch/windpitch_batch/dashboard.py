@@ -27,18 +27,38 @@ SERIES: Final = {  # state key -> scored column
     "wind": "wind_speed_ms",
     "power": "power_kw",
     "producing": "producing",
+    "shadow": "shadow_expected_deg",  # the challenger's expected pitch (kept only while one is scored)
 }
-_ROUNDED: Final = ("measured_pitch_deg", "expected_pitch_deg", "residual_deg", "wind_speed_ms", "power_kw")
+_ROUNDED: Final = (
+    "measured_pitch_deg", "expected_pitch_deg", "residual_deg", "wind_speed_ms", "power_kw", "shadow_expected_deg"
+)  # fmt: skip
 MAX_EVENTS: Final = 1000  # per turbine: the dashboard file stays small
 
 
 def series_frame(state: dict[str, Any] | None) -> pd.DataFrame:
     series = (state or {}).get("series") or {}
-    frame = pd.DataFrame({column: series.get(key, []) for key, column in SERIES.items()})
+    length = len(series.get("time", []))
+    # A state written with no challenger has no shadow series: the challenger's answer is unknown there.
+    frame = pd.DataFrame({column: series.get(key, [None] * length) for key, column in SERIES.items()})
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    return frame.astype(
-        dict.fromkeys(("measured_pitch_deg", "expected_pitch_deg", "residual_deg", "wind_speed_ms", "power_kw"), float)
-    ).astype({"producing": bool})
+    return frame.astype(dict.fromkeys(_ROUNDED, float)).astype({"producing": bool})
+
+
+def without_shadow(state: dict[str, Any] | None, version: str | None) -> dict[str, Any] | None:
+    """``state`` as merging sees it: the challenger's series and events kept only if they are ``version``'s."""
+    if state is None or state.get("shadow_version") == version:
+        return state
+    series = {k: v for k, v in state["series"].items() if k != "shadow"}
+    return {**state, "series": series, "shadow_version": None, "shadow_events": []}
+
+
+def shadow_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """A merged series as the challenger sees it: its expected pitch, and the residual from it (rounded as the
+    state keeps it, so live runs and a backfill judge the same numbers)."""
+    view = frame.copy()
+    view["expected_pitch_deg"] = frame["shadow_expected_deg"]
+    view["residual_deg"] = (frame["measured_pitch_deg"] - frame["shadow_expected_deg"]).round(3)
+    return view
 
 
 def rows_empty() -> pd.DataFrame:
@@ -52,7 +72,7 @@ def merge_series(state: dict[str, Any] | None, rows: pd.DataFrame) -> pd.DataFra
     New rows are rounded as the state keeps them (3 decimals), so the detector sees the same numbers whether
     a row arrived in this run or an earlier one: live runs and a backfill find the same events.
     """
-    new = rows[list(SERIES.values())].round(dict.fromkeys(_ROUNDED, 3))
+    new = rows.reindex(columns=list(SERIES.values())).round(dict.fromkeys(_ROUNDED, 3))
     combined = pd.concat([series_frame(state), new], ignore_index=True)
     return combined.drop_duplicates("timestamp", keep="last").sort_values("timestamp").reset_index(drop=True)
 
@@ -90,12 +110,19 @@ def fleet_events(
 
 
 def turbine_state(
-    turbine: str, combined: pd.DataFrame, events: list[dict[str, Any]], settings: DetectorSettings, window_days: int
+    turbine: str,
+    combined: pd.DataFrame,
+    events: list[dict[str, Any]],
+    settings: DetectorSettings,
+    window_days: int,
+    *,
+    shadow: tuple[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """What ``dashboard/turbines/<turbine>.json`` holds: the last ``window_days`` of the series, and events."""
+    """What ``dashboard/turbines/<turbine>.json`` holds: the last ``window_days`` of the series, and events;
+    with ``shadow`` (the challenger's version and events), the challenger's expected pitch and events too."""
     cutoff = combined["timestamp"].max() - pd.Timedelta(days=window_days) if len(combined) else None
     recent = combined[combined["timestamp"] > cutoff] if cutoff is not None else combined
-    return {
+    state: dict[str, Any] = {
         "turbine": turbine,
         "detector": settings.as_dict(),
         "window_days": window_days,
@@ -106,9 +133,13 @@ def turbine_state(
             if key == "producing"
             else [None if not np.isfinite(v) else round(float(v), 3) for v in recent[column]]
             for key, column in SERIES.items()
+            if key != "shadow" or shadow is not None
         },
         "events": events,
     }
+    if shadow is not None:
+        state["shadow_version"], state["shadow_events"] = shadow
+    return state
 
 
 def _arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:

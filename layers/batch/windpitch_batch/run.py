@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from windpitch.errors import DataError
@@ -41,9 +43,21 @@ from windpitch_frames.scoring import score_frame
 
 from . import config as paths
 from .config import SHORT_CACHE, BatchConfig
-from .dashboard import all_events, fleet_events, fleet_summary, merge_series, rows_empty, turbine_state
+from .dashboard import (
+    all_events,
+    fleet_events,
+    fleet_summary,
+    merge_series,
+    rows_empty,
+    shadow_view,
+    turbine_state,
+    without_shadow,
+)
 from .monitoring import count_uploads, unit_counts, update_monitoring
 from .outputs import by_date, digest, events_parquet, json_bytes, parquet_bytes, quarantine_csv, text_lines
+from .registry import Challenger, challenger_for
+from .shadow import count_uploads as shadow_uploads
+from .shadow import unit_sums, update_shadow
 from .store import Conflict, NotFound, Object, S3Store
 
 JSON = "application/json"
@@ -154,17 +168,22 @@ def run_batch(
         leased = [obj for obj in candidates if _take_lease(store, obj, token, started, config.lease_seconds)]
         if not leased:
             return RunOutcome("nothing done", "every pending file is leased by another run", len(candidates))
-        # Deterministic: the same files and model give the same id, so a run redone after a crash
+        # Never raises: a challenger that cannot be scored is refused with its reason, and live scoring goes on.
+        challenger = challenger_for(store, model, config.challenger)
+        shadowing = [str(challenger.version)] if challenger and challenger.model else []
+        # Deterministic: the same files and models give the same id, so a run redone after a crash
         # writes the same bytes; two concurrent runs lease disjoint files, so their ids differ.
-        run_id = digest(model.info.version, *(unit_id(o) for o in leased))
+        run_id = digest(model.info.version, *shadowing, *(unit_id(o) for o in leased))
         results = _process_leased(
-            store, model, config, leased, run_id=run_id, remaining_ms=remaining_ms, on_unit=on_unit
-        )
+            store, model, config, leased, run_id=run_id, remaining_ms=remaining_ms, on_unit=on_unit,
+            challenger=challenger,
+        )  # fmt: skip
         if not results:
             return _no_time(len(candidates))
         manifest = _commit(
-            store, model, config, results, run_id=run_id, started=started, now=now, candidates=len(candidates)
-        )
+            store, model, config, results, run_id=run_id, started=started, now=now, candidates=len(candidates),
+            challenger=challenger,
+        )  # fmt: skip
         return RunOutcome("committed", manifest=manifest)
     finally:
         for obj in leased:
@@ -180,13 +199,14 @@ def _process_leased(
     run_id: str,
     remaining_ms: Callable[[], int],
     on_unit: Callable[[UnitResult, int], None] | None,
+    challenger: Challenger | None,
 ) -> list[UnitResult]:
     """Score the leased files in key order while time remains; the rest waits for the next run."""
     results: list[UnitResult] = []
     for obj in leased:
         if remaining_ms() < config.safety_margin_ms:
             break
-        results.append(process_unit(store, model, config, obj, run_id))
+        results.append(process_unit(store, model, config, obj, run_id, challenger=challenger))
         if on_unit is not None:
             on_unit(results[-1], len(leased))
     return results
@@ -202,10 +222,12 @@ def _commit(
     started: datetime,
     now: Callable[[], datetime],
     candidates: int,
+    challenger: Challenger | None,
 ) -> dict[str, Any]:
     """Dashboard state, then the ledger, then the manifest (the commit point, written only if absent)."""
-    states = update_dashboard(store, model, config, results, run_id=run_id, now=started)
+    states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
     monitored = update_monitoring(store, model, states, config.monitoring, started)
+    shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started)
     for result in results:
         store.put(f"{paths.STATE}processed/{result.unit}.{run_id}.json", json_bytes(result.summary()), JSON)
     manifest = _manifest(
@@ -220,6 +242,7 @@ def _commit(
     )
     if monitored is not None:
         manifest["monitoring"] = monitored
+    manifest["shadow"] = shadow
     # Absent-only: if the same run (same units, same model) was committed already, its content is identical.
     with contextlib.suppress(Conflict):
         store.put(f"{paths.MANIFESTS}run-{run_id}.json", json_bytes(manifest), JSON, if_none_match=True)
@@ -227,8 +250,17 @@ def _commit(
     return manifest
 
 
-def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Object, run_id: str) -> UnitResult:
-    """Score one raw file and write its predictions and quarantine (not yet committed)."""
+def process_unit(
+    store: S3Store,
+    model: PitchModel,
+    config: BatchConfig,
+    obj: Object,
+    run_id: str,
+    *,
+    challenger: Challenger | None = None,
+) -> UnitResult:
+    """Score one raw file and write its predictions and quarantine (not yet committed); with a challenger, score
+    the same rows with it too and write its counts (its answers join the dashboard's series, not the predictions)."""
     result = UnitResult(obj.key, obj.etag, unit_id(obj))
     data, _ = store.get(obj.key)
     lines = text_lines(data)
@@ -245,9 +277,13 @@ def process_unit(store: S3Store, model: PitchModel, config: BatchConfig, obj: Ob
     scored = scored.astype(dict.fromkeys(("turbine", "model_version", "run_id", "source"), "category"))
     result.rows_scored, result.rows_rejected = len(scored), len(rejected)
     result.rows_in = result.rows_scored + result.rows_rejected
-    result.scored = scored
-    counts = unit_counts(scored, inputs, model, len(rejected))
-    result.outputs = _publish_unit(store, obj, scored, rejected, lines, extra=count_uploads(digest(obj.key), counts))
+    counts = count_uploads(digest(obj.key), unit_counts(scored, inputs, model, len(rejected)))
+    shadow: npt.NDArray[np.float64] = np.full(len(scored), np.nan)
+    if challenger is not None and challenger.model is not None and len(scored):
+        shadow = challenger.model.predict_inputs(inputs)  # the same rows, the same inputs: only the model differs
+        counts += shadow_uploads(str(challenger.version), digest(obj.key), unit_sums(scored, shadow))
+    result.outputs = _publish_unit(store, obj, scored, rejected, lines, extra=counts)
+    result.scored = scored.assign(shadow_expected_deg=shadow)
     return result
 
 
@@ -315,13 +351,21 @@ def _publish_unit(
 
 
 def update_dashboard(
-    store: S3Store, model: PitchModel, config: BatchConfig, results: list[UnitResult], *, run_id: str, now: datetime
+    store: S3Store,
+    model: PitchModel,
+    config: BatchConfig,
+    results: list[UnitResult],
+    *,
+    run_id: str,
+    now: datetime,
+    challenger: Challenger | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Merge the run's rows into the turbines' states, detect faults fleet-wide, then write the fleet files."""
     frames = [r.scored for r in results if r.scored is not None and len(r.scored)]
     scored = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["turbine"])
     rows = {str(t): g for t, g in scored.groupby("turbine", sort=True, observed=True)}
-    states = _update_turbines_with_retry(store, model, config, rows)
+    shadowing = challenger.version if challenger is not None and challenger.model is not None else None
+    states = _update_turbines_with_retry(store, model, config, rows, shadowing=shadowing)
     fleet = fleet_summary(states, model.info.version, run_id, now, config.schedule_minutes)
     events = all_events(states)
     store.put(f"{paths.DASHBOARD}fleet.json", json_bytes(fleet), JSON, cache_control=SHORT_CACHE)
@@ -333,19 +377,40 @@ def update_dashboard(
 
 
 def _update_turbines_with_retry(
-    store: S3Store, model: PitchModel, config: BatchConfig, rows: dict[str, pd.DataFrame], attempts: int = 8
+    store: S3Store,
+    model: PitchModel,
+    config: BatchConfig,
+    rows: dict[str, pd.DataFrame],
+    *,
+    shadowing: str | None,
+    attempts: int = 8,
 ) -> dict[str, dict[str, Any]]:
     """Read every turbine's state, merge, detect across the fleet, and write what changed, each write
     conditional on the state read (optimistic concurrency): if another run changed one meanwhile, all is
-    read and merged again (merges are idempotent, so redoing one never duplicates a row)."""
+    read and merged again (merges are idempotent, so redoing one never duplicates a row).
+
+    With a challenger in shadow (``shadowing``: its version), its events are detected the same way on its own
+    residuals, so the two models' events are compared like for like."""
     for attempt in range(attempts):
         read = _read_turbines(store)
-        previous = {name: state for name, (state, _) in read.items()}
+        previous = {name: without_shadow(state, shadowing) for name, (state, _) in read.items()}
         series = {name: merge_series(previous.get(name), rows.get(name, rows_empty())) for name in {*read, *rows}}
         events = fleet_events(series, {n: (s or {}).get("events", []) for n, s in previous.items()}, model.farm,
                               config.detector)  # fmt: skip
+        shadow_events: dict[str, list[dict[str, Any]]] = {}
+        if shadowing is not None:
+            views = {name: shadow_view(frame) for name, frame in series.items()}
+            earlier = {n: (s or {}).get("shadow_events", []) for n, s in previous.items()}
+            shadow_events = fleet_events(views, earlier, model.farm, config.detector)
         states = {
-            name: turbine_state(name, series[name], events[name], config.detector, config.window_days)
+            name: turbine_state(
+                name,
+                series[name],
+                events[name],
+                config.detector,
+                config.window_days,
+                shadow=(shadowing, shadow_events[name]) if shadowing is not None else None,
+            )
             for name in series
         }
         try:
