@@ -1,4 +1,4 @@
-"""The command line: ``python -m windpitch {train,predict,schema,data,replay,batch}``.
+"""The command line: ``python -m windpitch {train,predict,schema,data,replay,batch,model}``.
 
 Examples::
 
@@ -9,6 +9,8 @@ Examples::
     python -m windpitch data fetch
     python -m windpitch replay --endpoint-url http://127.0.0.1:5000 --start 2015-06-01 --days 1 --speed 600
     python -m windpitch batch --endpoint-url http://127.0.0.1:5000
+    python -m windpitch model publish --model-dir build/candidate --challenger --endpoint-url http://127.0.0.1:5000
+    python -m windpitch model compare --endpoint-url http://127.0.0.1:5000
 
 Exit codes (:mod:`windpitch_cli.errors`, the one place errors become codes): 0 success; 1 some records
 were rejected (the others are still in the output); 2 bad usage or unreadable input; 3 no usable model,
@@ -112,7 +114,36 @@ def _parser() -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="run the batch once: score what is new in raw/ and publish")
     _bucket_arguments(batch)
     batch.set_defaults(handler=_batch)
+    _model_commands(sub)
     return parser
+
+
+def _model_commands(sub: Any) -> None:
+    """``model publish|list|challenger|compare|fetch``: the registry in the bucket (models/<version>/)."""
+    model = sub.add_parser("model", help="the model registry: publish, list, compare, fetch")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    publish = model_sub.add_parser("publish", help="upload a trained model folder as models/<version>/")
+    _bucket_arguments(publish)
+    publish.add_argument("--model-dir", required=True, metavar="DIR", help="a folder `train --out` wrote")
+    publish.add_argument("--challenger", action="store_true", help="and score it in shadow from the next batch run")
+    publish.set_defaults(handler=_model_publish)
+    listing = model_sub.add_parser("list", help="the published versions, the live one and the challenger")
+    _bucket_arguments(listing)
+    listing.set_defaults(handler=_model_list)
+    challenger = model_sub.add_parser("challenger", help="name the challenger scored in shadow (or --clear)")
+    _bucket_arguments(challenger)
+    challenger.add_argument("version", nargs="?", help="a published version")
+    challenger.add_argument("--clear", action="store_true", help="score no challenger")
+    challenger.set_defaults(handler=_model_challenger)
+    compare = model_sub.add_parser("compare", help="the live model against the challenger, from the published data")
+    _bucket_arguments(compare)
+    compare.add_argument("--json", action="store_true", help="the whole comparison as JSON")
+    compare.set_defaults(handler=_model_compare)
+    fetch = model_sub.add_parser("fetch", help="copy a published version into a folder (what a deployment packs)")
+    _bucket_arguments(fetch)
+    fetch.add_argument("version")
+    fetch.add_argument("--out", required=True, metavar="DIR", help="e.g. layers/model/windpitch/artifacts")
+    fetch.set_defaults(handler=_model_fetch)
 
 
 def _bucket_arguments(parser: argparse.ArgumentParser) -> None:
@@ -199,6 +230,77 @@ def _batch(args: argparse.Namespace) -> int:
         outcome = run_batch(store, model, BatchConfig(bucket=args.bucket), on_unit=progress)
     _print(outcome.summary())
     return 0
+
+
+def _model_publish(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from windpitch_batch import registry
+
+    store = _store(args)
+    published = registry.publish(store, Path(args.model_dir), datetime.now(UTC))
+    version = published["version"]
+    where = f"s3://{args.bucket}/{registry.MODELS}{version}/"
+    print(f"model {version}: {'published to' if published['new'] else 'already at'} {where}", file=sys.stderr)
+    if args.challenger:
+        registry.set_challenger(store, version, datetime.now(UTC))
+        print(f"model {version}: the challenger, scored in shadow from the next batch run", file=sys.stderr)
+    _print(published)
+    return 0
+
+
+def _model_list(args: argparse.Namespace) -> int:
+    from windpitch_batch import registry
+
+    store = _store(args)
+    live = _published_json(store, "dashboard/manifest.json").get("model_version")
+    challenger = registry.pointed_challenger(store)
+    rows = registry.versions(store)
+    for row in rows:
+        row["role"] = "live" if row["version"] == live else "challenger" if row["version"] == challenger else ""
+    _print({"live": live, "challenger": challenger, "versions": rows})
+    return 0
+
+
+def _model_challenger(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from windpitch_batch import registry
+
+    if bool(args.version) == bool(args.clear):
+        raise UsageError("give a version, or --clear")
+    registry.set_challenger(_store(args), None if args.clear else args.version, datetime.now(UTC))
+    print("no challenger" if args.clear else f"challenger: {args.version}", file=sys.stderr)
+    return 0
+
+
+def _model_compare(args: argparse.Namespace) -> int:
+    from .comparison import render
+
+    report = _published_json(_store(args), "shadow/latest.json")
+    if args.json:
+        _print(report)
+    else:
+        print(render(report))
+    return 0
+
+
+def _model_fetch(args: argparse.Namespace) -> int:
+    from windpitch_batch import registry
+
+    model = registry.fetch_to(_store(args), args.version, Path(args.out))
+    print(f"model {model.info.version}: verified and copied to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _published_json(store: Any, key: str) -> dict[str, Any]:
+    """A JSON object the batch publishes, or {} before the first run."""
+    from windpitch_batch.store import NotFound
+
+    try:
+        return dict(json.loads(store.get(key)[0]))
+    except NotFound:
+        return {}
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +136,43 @@ def test_errors_map_to_documented_exit_codes_in_one_place(
 def test_an_unreachable_bucket_is_exit_3_not_a_lookup_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["batch", "--bucket", "nowhere", "--endpoint-url", "http://127.0.0.1:9"]) == 3
     assert "bucket 'nowhere' is not reachable" in capsys.readouterr().err
+
+
+def test_the_model_registry_commands(
+    capsys: pytest.CaptureFixture[str], s3: Any, pitch_model: Any, synthetic_challenger_dir: Path
+) -> None:
+    """publish --challenger, list, compare (the table and --json), fetch, and the errors each names."""
+    from tests.conftest import BUCKET
+    from tests.unit.test_batch_run import day_files, two_days
+    from windpitch_batch.config import BatchConfig
+    from windpitch_batch.run import run_batch
+    from windpitch_batch.store import S3Store
+
+    bucket = ["--bucket", BUCKET]
+    assert main(["model", "compare", *bucket]) == 0
+    assert "not run since" in capsys.readouterr().out
+    assert main(["model", "publish", "--model-dir", str(synthetic_challenger_dir), "--challenger", *bucket]) == 0
+    version = json.loads(capsys.readouterr().out)["version"]
+    day_files(s3, two_days())
+    run_batch(S3Store(BUCKET, s3), pitch_model, BatchConfig(bucket=BUCKET))
+
+    assert main(["model", "list", *bucket]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["challenger"] == version and listed["live"] == pitch_model.info.version
+    assert [(v["version"], v["role"]) for v in listed["versions"]] == [(version, "challenger")]
+    assert main(["model", "compare", *bucket]) == 0
+    table = capsys.readouterr().out
+    assert f"against challenger {version}" in table and "R80711" in table and "overall" in table
+    assert main(["model", "compare", "--json", *bucket]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "compared"
+
+    assert main(["model", "challenger", "no-such-version", *bucket]) == 3
+    assert "unknown model version 'no-such-version'" in capsys.readouterr().err
+    elsewhere = str(synthetic_challenger_dir.parent / "fetched")
+    assert main(["model", "fetch", "no-such-version", "--out", elsewhere, *bucket]) == 3
+    assert main(["model", "publish", "--model-dir", "/nonexistent", *bucket]) == 3
+    assert "no model card" in capsys.readouterr().err
+    assert main(["model", "challenger", *bucket]) == 2
+    assert main(["model", "challenger", "--clear", *bucket]) == 0
+    assert main(["model", "list", *bucket]) == 0
+    assert json.loads(capsys.readouterr().out)["challenger"] is None
