@@ -18,7 +18,7 @@ MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py 
 ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
+.PHONY: help venv model challenger build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,17 @@ venv: $(STAMP)  ## create .venv with the pinned development dependencies
 
 $(CARD): $(STAMP) $(MODEL_SOURCES)
 	$(PY) -m windpitch train $(if $(ASSETS),--assets $(ASSETS))
+
+# The runbook's candidate for `make run`: the same recipe trained on 2014 only (the live model has 18 months),
+# published to the local registry and scored in shadow beside the live one.
+CHALLENGER := build/challenger
+$(CHALLENGER)/model_card.json: $(STAMP) $(MODEL_SOURCES)
+	$(PY) -m windpitch train --out $(CHALLENGER) --train-end 2014-12-31 --quiet $(if $(ASSETS),--assets $(ASSETS))
+
+challenger: $(STAMP)  ## a challenger model (trained on 2014 only) for the local stack's shadow scoring
+	@if $(PY) -c "from windpitch_train.datasets import resolve_data_path; resolve_data_path()" 2>/dev/null; then \
+		$(MAKE) --no-print-directory $(CHALLENGER)/model_card.json; \
+	fi
 
 model: $(STAMP)  ## train the model into the layer (when SCADA data is found)
 	@if $(PY) -c "from windpitch_train.datasets import resolve_data_path; resolve_data_path()" 2>/dev/null; then \
@@ -70,10 +81,11 @@ publish-dashboard: dashboard  ## after sam deploy: upload dashboard/dist and con
 # DEMO_FAULT= to replay the recorded data as it is).
 DEMO_FAULT ?= R80711,2015-05-28T08:00,6,3
 
-run: build dashboard  ## the main job: the whole local stack (API :3000, S3 :5000, scheduled batch fed by the replay)
+run: build dashboard challenger  ## the main job: the whole local stack (API :3000, S3 :5000, scheduled batch fed by the replay)
 	$(PY) -m windpitch predict --json events/seed_record.json
 	$(PY) -m windpitch predict --Ws1_avg 10
-	$(PY) -m windpitch_local stack --api-port 3000 --s3-port 5000 $(if $(DEMO_FAULT),--demo-fault $(DEMO_FAULT))
+	$(PY) -m windpitch_local stack --api-port 3000 --s3-port 5000 $(if $(DEMO_FAULT),--demo-fault $(DEMO_FAULT)) \
+		$$(test -f $(CHALLENGER)/model_card.json && echo --challenger $(CHALLENGER))
 
 api: build  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000
 	$(PY) -m windpitch_local api --port 3000
@@ -135,4 +147,4 @@ lock:  ## re-pin requirements-dev.txt from requirements-dev.in in a fresh venv
 	rm -rf .venv-lock
 
 clean:  ## remove the venv, build output and trained artifacts
-	rm -rf $(VENV) .venv-checkov .aws-sam $(ARTIFACTS) .pytest_cache .ruff_cache .mypy_cache test-artifacts
+	rm -rf $(VENV) .venv-checkov .aws-sam $(ARTIFACTS) $(CHALLENGER) .pytest_cache .ruff_cache .mypy_cache test-artifacts

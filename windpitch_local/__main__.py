@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="TURBINE,START,HOURS,DEGREES",
         help="add a pitch fault to the replayed data, to see the detector catch it (e.g. R80711,2015-05-31T10:00,4,3)",
     )
+    stack.add_argument(
+        "--challenger",
+        type=Path,
+        metavar="DIR",
+        help="a trained model folder to publish to the registry and score in shadow beside the live model",
+    )
     stack.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
@@ -50,11 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         backfill_days=args.backfill_days,
         data=args.data,
         demo_fault=args.demo_fault,
+        challenger=args.challenger,
         **({"log_file": args.log_file} if args.log_file else {}),
     )
     try:
         run(config, overrides)
-    except (ValueError, LookupError, OSError) as exc:  # no data, bucket unreachable, port taken: say so
+    # No data, a port taken, a challenger that will not load (ModelUnavailable, a RuntimeError): say so. windpitch's
+    # own classes are not imported here: the layers the runner builds must be the first windpitch imported.
+    except (ValueError, LookupError, OSError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     return 0

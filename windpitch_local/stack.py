@@ -57,6 +57,7 @@ class StackConfig:
     backfill_days: float = 7.0
     data: str | None = None
     demo_fault: str | None = None  # TURBINE,START,HOURS,DEGREES added to the replayed pitch (labelled as such)
+    challenger: Path | None = None  # a trained model folder, published to the registry and scored in shadow
     log_file: Path = ROOT / ".local-stack" / "lambda.jsonl"  # the functions' structured logs and metrics
 
     @property
@@ -114,9 +115,20 @@ class _Answer:
             return (
                 f"batch {answer.get('files_in', 0)} files, {answer.get('rows_scored', 0):,} rows scored, "
                 f"{answer.get('rows_rejected', 0):,} rejected; {events.get('events', 0)} fault events "
-                f"({events.get('open', 0)} open)"
+                f"({events.get('open', 0)} open)" + _shadow_note(answer.get("shadow") or {})
             )
         return ""
+
+
+def _shadow_note(shadow: dict[str, Any]) -> str:
+    """The challenger's standing in a few words: its producing MAE against the live one's, or why it is refused."""
+    if shadow.get("status") == "refused":
+        return f"; challenger REFUSED: {str(shadow.get('challenger', {}).get('refused'))[:100]}"
+    if shadow.get("status") == "compared":
+        live, challenger = shadow["overall"]["live"]["mae"], shadow["overall"]["challenger"]["mae"]
+        if live is not None and challenger is not None:
+            return f"; challenger MAE {challenger:.3f}° vs live {live:.3f}°"
+    return ""
 
 
 def start_s3(config: StackConfig) -> MotoServer:
@@ -133,6 +145,18 @@ def start_s3(config: StackConfig) -> MotoServer:
         server.stop()
         raise
     return server
+
+
+def publish_challenger(config: StackConfig) -> str:
+    """Publish ``config.challenger`` to the bucket's registry and point the batch at it; return its version."""
+    from windpitch_batch import registry
+    from windpitch_batch.store import S3Store
+
+    store = S3Store.connect(BUCKET, config.endpoint)
+    now = datetime.now(UTC)
+    version = str(registry.publish(store, Path(str(config.challenger)), now)["version"])
+    registry.set_challenger(store, version, now)
+    return version
 
 
 def start_replay(config: StackConfig, stop: threading.Event) -> threading.Thread:
@@ -199,6 +223,7 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
         dashboard.start()
         log_requests(service._app, console)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its request lines would repeat ours
+        shadow = publish_challenger(config) if config.challenger else None
         start_replay(config, stop)
         Scheduler(runner, "BatchFunction", every_s, stop).start()
         print(f"windpitch local stack ({config.speed:g}x real time)", flush=True)
@@ -208,6 +233,9 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
         print(f"  batch      every {every_s:g} s (rate({minutes:g} minutes) / {config.speed:g})", flush=True)
         print(f"  replay     from {config.start} UTC, {config.backfill_days:g} days backfilled first", flush=True)
         print(f"  logs       {config.log_file} (the functions' JSON logs and metrics)", flush=True)
+        if shadow:
+            print(f"  challenger {shadow} in shadow (from {config.challenger}; python -m windpitch model compare "
+                  f"--endpoint-url {config.endpoint})", flush=True)  # fmt: skip
         try:
             service.run()  # SAM's service turns SIGTERM into ProcessSigTermException
         except (KeyboardInterrupt, ProcessSigTermException):

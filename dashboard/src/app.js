@@ -48,6 +48,7 @@ async function refresh() {
   renderAnomalies(anomalies.events ?? [], fleet);
   // Model health is published by the same runs; a stack older than it has none: say so, do not fail.
   renderHealth(await loadJSON("dashboard/monitoring.json").catch(() => null));
+  renderShadow(await loadJSON("dashboard/shadow.json").catch(() => null));
   const names = fleet.turbines.map((t) => t.turbine);
   if (!state.turbine || !names.includes(state.turbine)) state.turbine = names[0] ?? null;
   renderTurbineSelect(names);
@@ -202,6 +203,42 @@ function renderHealth(report) {
     return tr;
   }));
   $("health").dataset.drifted = drifted.join(",");
+}
+
+function renderShadow(report) {
+  const body = $("shadow").querySelector("tbody");
+  const status = report?.status ?? "none";
+  $("shadow").dataset.status = status;
+  body.replaceChildren();
+  if (status === "none") {
+    $("shadow-summary").textContent = "No challenger is scored in shadow (python -m windpitch model publish --challenger).";
+    return;
+  }
+  if (status === "refused") {
+    $("shadow-summary").textContent = `Challenger ${report.challenger.version ?? "(unnamed)"} refused: ${report.challenger.refused}. ` +
+      `The live model ${report.live.version} scores alone.`;
+    return;
+  }
+  const w = report.window;
+  const o = report.overall;
+  const better = o.challenger.mae !== null && o.live.mae !== null && o.challenger.mae < o.live.mae;
+  $("shadow-summary").textContent = `Live ${report.live.version} against challenger ${report.challenger.version}, ` +
+    `${w.first_day} to ${w.last_day} (${w.days_with_data} days with data), ${report.regime}. ` +
+    `The challenger's MAE is ${fixed(o.challenger.mae, 3)}° against ${fixed(o.live.mae, 3)}°: ${better ? "better" : "not better"}.`;
+  const row = (name, v) => {
+    const tr = document.createElement("tr");
+    tr.dataset.turbine = name;
+    const ev = v.events ?? {};
+    const share = v.disagreement.share_over_1deg;
+    tr.append(cell(name), cell(String(v.n), "num"), cell(fixed(v.live.mae, 3), "num"), cell(fixed(v.challenger.mae, 3), "num"),
+      cell(fixed(v.live.rmse, 3), "num"), cell(fixed(v.challenger.rmse, 3), "num"),
+      cell(fixed(v.disagreement.median_deg), "num"),
+      cell(`${fixed(v.disagreement.p05_deg)} … ${fixed(v.disagreement.p95_deg)}`, "num"),
+      cell(share === null ? "—" : `${fixed(100 * share, 1)}%`, "num"),
+      cell(`${ev.live ?? 0}/${ev.challenger ?? 0}/${ev.both ?? 0}`, "num"));
+    return tr;
+  };
+  body.replaceChildren(row("all", o), ...Object.entries(report.turbines).map(([name, v]) => row(name, v)));
 }
 
 function renderAnomalies(events, fleet) {

@@ -29,10 +29,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def stack(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack(
+    real_data: Path, real_challenger_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     if not BUILT.exists():
         pytest.skip("the dashboard is not built: run `make dashboard` (needs a trained model)")
-    with running_stack(real_data, tmp_path_factory.mktemp("dashboard-stack"), backfill_days=2) as running:
+    log_dir = tmp_path_factory.mktemp("dashboard-stack")
+    with running_stack(real_data, log_dir, backfill_days=2, challenger=real_challenger_dir) as running:
         yield running
 
 
@@ -126,6 +129,23 @@ def test_model_health_shows_each_inputs_drift_and_the_models_age(stack: dict[str
     assert sorted(inputs) == ["Ot_avg", "P_avg", "Va_avg", "Wa_avg", "Ws_avg", "Ya_avg"]
     summary = page.locator("#health-summary").inner_text()
     assert "trained" in summary and "days ago" in summary and "rows" in summary
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_challenger_panel_compares_it_with_the_live_model(stack: dict[str, Any], page: Any) -> None:
+    """The panel shows what dashboard/shadow.json holds: the whole fleet, then each turbine, with both MAEs."""
+    report = json.loads(stack["s3"].get_object(Bucket="windpitch-local", Key="dashboard/shadow.json")["Body"].read())
+    ready(page, stack["dashboard"])
+    page.wait_for_function("document.querySelector('#shadow').dataset.status === 'compared'")
+    rows = page.locator("#shadow tbody tr")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.turbine)") == ["all", *report["turbines"]]
+    cells = rows.first.locator("td").all_inner_texts()
+    assert cells[1] == str(report["overall"]["n"])
+    assert (float(cells[2]), float(cells[3])) == pytest.approx(
+        (report["overall"]["live"]["mae"], report["overall"]["challenger"]["mae"]), abs=1e-3
+    )
+    summary = page.locator("#shadow-summary").inner_text()
+    assert report["challenger"]["version"] in summary and report["live"]["version"] in summary
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -24,10 +24,13 @@ TURBINES = 4
 
 
 @pytest.fixture(scope="module")
-def stack(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack(
+    real_data: Path, real_challenger_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     if not BUILT_CARD.exists():
         pytest.skip("no built layers with a model: run `make build` (needs a trained model)")
-    with running_stack(real_data, tmp_path_factory.mktemp("local-stack"), backfill_days=1) as running:
+    log_dir = tmp_path_factory.mktemp("local-stack")
+    with running_stack(real_data, log_dir, backfill_days=1, challenger=real_challenger_dir) as running:
         yield running
 
 
@@ -50,6 +53,32 @@ def test_the_replayed_data_is_scored_and_published(stack: dict[str, Any]) -> Non
     ]
     assert sum(m["rows_in"] for m in manifests) == len(table) + sum(m["rows_rejected"] for m in manifests)
     assert sorted(i["key"] for m in manifests for i in m["inputs"]) == sorted(raw), "each file published once"
+
+
+def published(stack: dict[str, Any], key: str) -> dict[str, Any]:
+    return dict(json.loads(stack["s3"].get_object(Bucket="windpitch-local", Key=key)["Body"].read()))
+
+
+def test_the_challenger_is_scored_in_shadow_and_the_model_monitored(
+    stack: dict[str, Any], real_challenger_dir: Path
+) -> None:
+    """The stack published the challenger to its registry; the scheduled batch compared it with the live model
+    on every producing interval it scored, and published the live model's monitoring."""
+    challenger = json.loads((real_challenger_dir / "model_card.json").read_text())["version"]
+    live = json.loads(BUILT_CARD.read_text())["version"]
+    report = published(stack, "shadow/latest.json")
+    assert report["status"] == "compared"
+    assert (report["live"]["version"], report["challenger"]["version"]) == (live, challenger)
+    assert report == published(stack, "dashboard/shadow.json")
+    assert set(report["turbines"]) == {"R80711", "R80721", "R80736", "R80790"}
+    assert report["overall"]["n"] > 0 and report["overall"]["n"] == sum(r["n"] for r in report["days"])
+    assert report["overall"]["live"]["mae"] != report["overall"]["challenger"]["mae"]
+    manifest = published(stack, "dashboard/manifest.json")
+    assert manifest["shadow"]["challenger"] == challenger
+    monitoring = published(stack, "monitoring/latest.json")
+    assert monitoring["model"]["version"] == live
+    assert set(monitoring["inputs"]) and all("psi" in v for v in monitoring["inputs"].values())
+    assert "challenger MAE" in stack["console"].read_text()
 
 
 def test_the_api_answers_beside_the_batch(stack: dict[str, Any]) -> None:
