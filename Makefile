@@ -18,7 +18,7 @@ MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py 
 ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model challenger build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
+.PHONY: help venv model challenger promote build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,20 @@ dashboard: build  ## the static dashboard into dashboard/dist (uPlot from npm, p
 STACK ?= windpitch-dev
 publish-dashboard: dashboard  ## after sam deploy: upload dashboard/dist and config.json to the stack's bucket (STACK=...)
 	$(PY) -m windpitch_deploy dashboard --stack-name $(STACK)
+
+# The runbook's promotion (README: Replacing the model): a published version into the layer, then a canary
+# deployment (PreTraffic hook on the card's golden records, alarms roll it back), then the page and its model,
+# then no challenger (the promoted one is now live). Rolling back is promoting the previous version.
+CONFIG_ENV ?= dev
+BUCKET ?=
+promote: $(STAMP)  ## put a published model live: make promote VERSION=v BUCKET=data-bucket [CONFIG_ENV=dev STACK=...]
+	@test -n "$(VERSION)" -a -n "$(BUCKET)" || { echo "usage: make promote VERSION=<published version> BUCKET=<the stack's DataBucketName> [CONFIG_ENV=dev] [STACK=windpitch-dev]"; exit 2; }
+	$(PY) -m windpitch model fetch $(VERSION) --out $(ARTIFACTS) --bucket $(BUCKET)
+	touch $(CARD)  # the fetched model is the one to build: newer than the sources, so make will not retrain over it
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --cached --parallel
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam deploy --config-env $(CONFIG_ENV) --no-confirm-changeset
+	$(MAKE) --no-print-directory publish-dashboard STACK=$(STACK)
+	$(PY) -m windpitch model challenger --clear --bucket $(BUCKET)
 
 # A pitch fault injected into the replay's backfill, so the dashboard shows a caught fault at once (make run
 # DEMO_FAULT= to replay the recorded data as it is).
