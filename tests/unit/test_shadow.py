@@ -71,6 +71,20 @@ def test_sums_add_up_like_the_rows_they_count() -> None:
     assert parts["live_sq"] == pytest.approx(whole["live_sq"])
 
 
+def test_grouped_sums_are_each_groups_own() -> None:
+    from windpitch.shadow import grouped_error_sums
+
+    rng = np.random.default_rng(5)
+    group = rng.integers(0, 7, 2000)
+    m, a, b = (rng.normal(0, 3, 2000) for _ in range(3))
+    m[::13] = np.nan
+    grouped = grouped_error_sums(group.astype(np.intp), 7, m, a, b)
+    for k in range(7):
+        own = error_sums(m[group == k], a[group == k], b[group == k])
+        assert grouped[k]["n"] == own["n"] and grouped[k]["disagreement"] == own["disagreement"]
+        assert grouped[k]["challenger_sq"] == pytest.approx(own["challenger_sq"])
+
+
 def test_quantiles_of_the_outer_bins_report_the_edge() -> None:
     counts = np.zeros(BINS, dtype=np.int64)
     counts[-1] = 10  # every disagreement beyond +5°

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from windpitch.runtime import PitchModel
-from windpitch.shadow import EDGES, add_sums, empty_sums, error_sums, match_events, summarise
+from windpitch.shadow import EDGES, add_sums, empty_sums, grouped_error_sums, match_events, summarise
 
 from . import config as paths
 from .outputs import json_bytes
@@ -44,19 +44,21 @@ def unit_sums(rows: pd.DataFrame, challenger_expected: npt.NDArray[np.float64]) 
     producing = rows["producing"].to_numpy(bool)
     if not producing.any():
         return {}
-    frame = pd.DataFrame(
-        {
-            "day": rows["timestamp"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d").to_numpy()[producing],
-            "turbine": rows["turbine"].astype(str).to_numpy()[producing],
-            "row": np.flatnonzero(producing),
-        }
+    stamps = rows["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[D]")[producing]
+    turbines = rows["turbine"].astype(str).to_numpy()[producing]
+    days, day_of = np.unique(stamps, return_inverse=True)
+    names, turbine_of = np.unique(turbines, return_inverse=True)
+    pair, group = np.unique(day_of * len(names) + turbine_of, return_inverse=True)
+    sums = grouped_error_sums(
+        group.astype(np.intp),
+        len(pair),
+        rows["measured_pitch_deg"].to_numpy(np.float64)[producing],
+        rows["expected_pitch_deg"].to_numpy(np.float64)[producing],
+        challenger_expected[producing],
     )
-    measured = rows["measured_pitch_deg"].to_numpy(np.float64)
-    live = rows["expected_pitch_deg"].to_numpy(np.float64)
     out: dict[str, dict[str, Any]] = {}
-    for (day, turbine), group in frame.groupby(["day", "turbine"], sort=True):
-        at = group["row"].to_numpy()
-        out.setdefault(str(day), {})[str(turbine)] = error_sums(measured[at], live[at], challenger_expected[at])
+    for code, figures in zip(pair.tolist(), sums, strict=True):
+        out.setdefault(str(days[code // len(names)]), {})[str(names[code % len(names)])] = figures
     return out
 
 
