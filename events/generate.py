@@ -1,5 +1,6 @@
-"""Regenerate the events under events/ with SAM's own generator: API Gateway requests (events/api/) and
-the batch's EventBridge schedule (events/batch/scheduled.json).
+"""Regenerate the events under events/ with SAM's own generator: API Gateway requests (events/api/), the
+batch's EventBridge schedule (events/batch/scheduled.json) and the worker's SQS message of an S3 notification
+(events/worker/s3_notification.json).
 
     SAM_CLI_TELEMETRY=0 .venv/bin/python events/generate.py
 
@@ -9,6 +10,7 @@ query and base64 flag are placeholders, so they are made consistent with the req
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -75,11 +77,28 @@ def scheduled_event() -> dict[str, Any]:
     return sam_event("cloudwatch", "scheduled-event", "--region", "eu-west-3", "--rule", "windpitch-dev-BatchSchedule")
 
 
+def worker_event() -> dict[str, Any]:
+    """`sam local generate-event sqs receive-message` carrying `s3 put`'s notification of a raw file: what
+    WorkerFunction receives when a file lands (the local event source mapping fills in each message)."""
+    notification = sam_event("s3", "put", "--region", "eu-west-3", "--bucket", "windpitch-local",
+                             "--key", "raw/2015-06-01.csv")  # fmt: skip
+    # SAM pastes --body into its JSON unescaped: a JSON body goes in afterwards, with its MD5 as SQS computes it.
+    event = sam_event("sqs", "receive-message", "--region", "eu-west-3", "--queue-name", "windpitch-units",
+                      "--body", "BODY")  # fmt: skip
+    body = json.dumps(notification)
+    event["Records"][0]["body"] = body
+    event["Records"][0]["md5OfBody"] = hashlib.md5(body.encode()).hexdigest()  # noqa: S324 - SQS's checksum
+    return event
+
+
 def main() -> None:
     batch = HERE / "batch"
     batch.mkdir(exist_ok=True)
     (batch / "scheduled.json").write_text(json.dumps(scheduled_event(), indent=1) + "\n")
     print("events/batch/scheduled.json")
+    (HERE / "worker").mkdir(exist_ok=True)
+    (HERE / "worker" / "s3_notification.json").write_text(json.dumps(worker_event(), indent=1) + "\n")
+    print("events/worker/s3_notification.json")
     target = HERE / "api"
     target.mkdir(exist_ok=True)
     for name, request in REQUESTS.items():

@@ -211,7 +211,7 @@ def functions() -> dict[str, Any]:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "windpitch-test")
     loaded = {}
-    for name in ("health", "predict", "batch"):
+    for name in ("health", "predict", "batch", "worker"):
         spec = importlib.util.spec_from_file_location(f"functions_{name}_app", ROOT / "functions" / name / "app.py")
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)

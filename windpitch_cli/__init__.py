@@ -1,4 +1,4 @@
-"""The command line: ``python -m windpitch {train,predict,schema,data,replay,batch,model}``.
+"""The command line: ``python -m windpitch {train,predict,schema,data,replay,batch,backfill,model}``.
 
 Examples::
 
@@ -9,6 +9,7 @@ Examples::
     python -m windpitch data fetch
     python -m windpitch replay --endpoint-url http://127.0.0.1:5000 --start 2015-06-01 --days 1 --speed 600
     python -m windpitch batch --endpoint-url http://127.0.0.1:5000
+    python -m windpitch backfill --endpoint-url http://127.0.0.1:5000 --workers 4
     python -m windpitch model publish --model-dir build/candidate --challenger --endpoint-url http://127.0.0.1:5000
     python -m windpitch model compare --endpoint-url http://127.0.0.1:5000
 
@@ -114,6 +115,19 @@ def _parser() -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="run the batch once: score what is new in raw/ and publish")
     _bucket_arguments(batch)
     batch.set_defaults(handler=_batch)
+    backfill = sub.add_parser(
+        "backfill",
+        help="score everything in raw/ not yet published, fanned out to N worker processes over an SQS queue",
+        description="The fan-out on a local endpoint (moto's server): raw files become messages on the queue, N "
+        "processes run WorkerFunction's handler under an emulation of Lambda's SQS event source mapping, then "
+        "BatchFunction's aggregation commits the run.",
+    )
+    _bucket_arguments(backfill)
+    backfill.add_argument("--workers", type=int, default=2, help="worker processes (2)")
+    backfill.add_argument("--log-file", type=Path, default=Path(".local-stack/workers.jsonl"),
+                          help="the workers' JSON logs and metrics (.local-stack/workers.jsonl)")  # fmt: skip
+    backfill.add_argument("--quiet", action="store_true", help="no progress display")
+    backfill.set_defaults(handler=_backfill)
     _model_commands(sub)
     return parser
 
@@ -301,6 +315,18 @@ def _published_json(store: Any, key: str) -> dict[str, Any]:
         return dict(json.loads(store.get(key)[0]))
     except NotFound:
         return {}
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from .backfill import backfill
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if not args.endpoint_url:
+        raise UsageError("--endpoint-url is required: on AWS, WorkerFunction scores what lands in raw/ by itself")
+    outcome = backfill(_store(args), args.endpoint_url, args.workers, log=args.log_file, progress=not args.quiet)
+    _print(outcome)
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:

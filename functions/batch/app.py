@@ -1,4 +1,5 @@
-"""BatchFunction: on its EventBridge schedule, score the SCADA files new in raw/ and publish them.
+"""BatchFunction: on its EventBridge schedule, score the SCADA files new in raw/ and publish them; or, when the
+work is fanned out to WorkerFunction (WORK_QUEUE_URL), commit what the workers finished (windpitch_batch.aggregate).
 
 Thin: the run itself (idempotency, leases, manifest last) is windpitch_batch.run; this shim wires the
 Lambda to it: settings from the environment, the time budget from the context, logs, metrics, traces.
@@ -7,6 +8,7 @@ the on-failure destination then see it).
 """
 
 import functools
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -15,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from windpitch.artifacts import ModelUnavailable
 from windpitch.predict import load_model
+from windpitch_batch.aggregate import aggregate
 from windpitch_batch.config import BatchConfig
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
@@ -49,7 +52,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("refusing to run: the model is unavailable", extra={"reason": str(exc)})
         raise
     logger.append_keys(schedule_time=event.get("time"), model_version=model.info.version)
-    outcome = run_batch(bucket(config.bucket), model, config, remaining_ms=context.get_remaining_time_in_millis)
+    if os.environ.get("WORK_QUEUE_URL"):  # fanned out: the workers score, this run commits what they finished
+        outcome = aggregate(bucket(config.bucket), model, config)
+    else:
+        outcome = run_batch(bucket(config.bucket), model, config, remaining_ms=context.get_remaining_time_in_millis)
     manifest = outcome.manifest or {}
     for field, name in COUNTS.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=manifest.get(field, 0))

@@ -111,15 +111,18 @@ def text_lines(data: bytes) -> list[str]:
         return []
 
 
-def quarantine_csv(lines: list[str], rejected: pd.DataFrame) -> bytes:
-    """Header, then each rejected line as sent, with its line number and reason in front."""
+def quarantine_csv(lines: list[str], rejected: pd.DataFrame, lines_before: int = 0) -> bytes:
+    """Header, then each rejected line as sent, with its line number and reason in front.
+
+    ``lines`` are a slice's when a large file is scored in slices: ``rejected["line"]`` numbers them, and
+    ``lines_before`` (the file's data lines before the slice) turns each back into its line in the file."""
     out = io.StringIO()
     header = lines[0].rstrip("\r") if lines else ""
     out.write(f"line,reason,{header}\n")
     for line, reason in zip(rejected["line"].tolist(), rejected["reason"].tolist(), strict=True):
         original = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
         reason_cell = '"' + str(reason).replace('"', '""') + '"'
-        out.write(f"{line},{reason_cell},{original}\n")
+        out.write(f"{line + lines_before},{reason_cell},{original}\n")
     return out.getvalue().encode()
 
 

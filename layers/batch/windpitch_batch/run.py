@@ -64,6 +64,16 @@ JSON = "application/json"
 PARQUET = "application/vnd.apache.parquet"
 
 
+@dataclass(frozen=True)
+class Piece:
+    """What is scored as one unit: a whole raw file, or a slice of a large one (header and its lines)."""
+
+    data: bytes
+    unit: str  # the ledger's id: digest(key, etag) for a whole file, with the slice for a slice
+    part: str  # what its outputs are named by: digest(key) for a whole file, with the slice for a slice
+    lines_before: int = 0  # data lines of the file before this slice
+
+
 @dataclass
 class UnitResult:
     """What became of one raw file."""
@@ -165,7 +175,7 @@ def run_batch(
     token = uuid.uuid4().hex  # who holds a lease; the run id is only known once the leases are taken
     leased: list[Object] = []
     try:
-        leased = [obj for obj in candidates if _take_lease(store, obj, token, started, config.lease_seconds)]
+        leased = [obj for obj in candidates if take_lease(store, _lease_key(obj), token, started, config.lease_seconds)]
         if not leased:
             return RunOutcome("nothing done", "every pending file is leased by another run", len(candidates))
         # Never raises: a challenger that cannot be scored is refused with its reason, and live scoring goes on.
@@ -258,43 +268,53 @@ def process_unit(
     run_id: str,
     *,
     challenger: Challenger | None = None,
+    piece: Piece | None = None,
 ) -> UnitResult:
     """Score one raw file and write its predictions and quarantine (not yet committed); with a challenger, score
-    the same rows with it too and write its counts (its answers join the dashboard's series, not the predictions)."""
-    result = UnitResult(obj.key, obj.etag, unit_id(obj))
-    data, _ = store.get(obj.key)
+    the same rows with it too and write its counts (its answers join the dashboard's series, not the predictions).
+
+    ``piece``: a slice of a large file (the fan-out's unit, :mod:`windpitch_batch.worker`): its bytes (the
+    header and its lines), its unit id, the name of its outputs, and how many data lines of the file precede it
+    (so quarantined lines keep their line numbers in the file)."""
+    if piece is None:
+        data, _ = store.get(obj.key)
+        piece = Piece(data, unit_id(obj), digest(obj.key))
+    data = piece.data
+    result = UnitResult(obj.key, obj.etag, piece.unit)
     lines = text_lines(data)
     try:
         # The model's farm: its fleet and each turbine's limits decide which rows can be scored.
         frame, report = load_scada(data, name=obj.key, keep_invalid=True, farm=model.farm)
     except DataError as exc:
-        return _quarantine_file(store, obj, data, lines, reason=str(exc), result=result)
+        return _quarantine_file(store, obj, data, lines, reason=str(exc), result=result, part=piece.part)
     scored, rejected, inputs = score_frame(frame, model, config.detector)
     rejected = _with_bad_lines(rejected, report, lines)
+    rejected = rejected.assign(line=rejected["line"] + piece.lines_before)  # the file's own line numbers
     scored["run_id"] = run_id
     scored["source"] = obj.key
     # Dictionary-encoded in Parquet (readers see plain strings): 10.4 ms a part instead of 13.5.
     scored = scored.astype(dict.fromkeys(("turbine", "model_version", "run_id", "source"), "category"))
     result.rows_scored, result.rows_rejected = len(scored), len(rejected)
     result.rows_in = result.rows_scored + result.rows_rejected
-    counts = count_uploads(digest(obj.key), unit_counts(scored, inputs, model, len(rejected)))
+    counts = count_uploads(piece.part, unit_counts(scored, inputs, model, len(rejected)))
     shadow: npt.NDArray[np.float64] = np.full(len(scored), np.nan)
     if challenger is not None and challenger.model is not None and len(scored):
         shadow = challenger.model.predict_inputs(inputs)  # the same rows, the same inputs: only the model differs
-        counts += shadow_uploads(str(challenger.version), digest(obj.key), unit_sums(scored, shadow))
-    result.outputs = _publish_unit(store, obj, scored, rejected, lines, extra=counts)
+        counts += shadow_uploads(str(challenger.version), piece.part, unit_sums(scored, shadow))
+    result.outputs = _publish_unit(store, obj, scored, rejected, lines, extra=counts, part=piece.part,
+                                   lines_before=piece.lines_before)  # fmt: skip
     result.scored = scored.assign(shadow_expected_deg=shadow)
     return result
 
 
 def _quarantine_file(
-    store: S3Store, obj: Object, data: bytes, lines: list[str], *, reason: str, result: UnitResult
+    store: S3Store, obj: Object, data: bytes, lines: list[str], *, reason: str, result: UnitResult, part: str
 ) -> UnitResult:
     """A file that is not SCADA goes whole to quarantine with a report; every row it held counts as rejected."""
     rows = max(0, sum(1 for line in lines[1:] if line.strip()))
     result.rows_in = result.rows_rejected = rows
     result.rejected_file = reason
-    base = f"{paths.QUARANTINE}{digest(obj.key)}/"
+    base = f"{paths.QUARANTINE}{part}/"
     store.put(base + obj.key.rsplit("/", 1)[-1], data)
     store.put(
         base + "report.json",
@@ -322,14 +342,17 @@ def _publish_unit(
     lines: list[str],
     *,
     extra: list[tuple[str, bytes, str]],
+    part: str,
+    lines_before: int = 0,
 ) -> list[str]:
     """Write a unit's quarantined rows, its monitoring counts (``extra``) and its predictions, one Parquet
-    part per day; return the keys."""
-    part = digest(obj.key)  # outputs are named by the raw key: a new version replaces, never duplicates
+    part per day; return the keys. ``part`` names them by the raw key (and slice): a new version replaces, never
+    duplicates."""
     uploads: list[tuple[str, bytes, str]] = list(extra)
     if len(rejected):
         base = f"{paths.QUARANTINE}{part}/"
-        uploads.append((base + "rows.csv", quarantine_csv(lines, rejected), "text/csv"))
+        quoted = rejected.assign(line=rejected["line"] - lines_before)  # the piece's own lines, to quote them
+        uploads.append((base + "rows.csv", quarantine_csv(lines, quoted, lines_before), "text/csv"))
         reasons = rejected["reason"].str.split(":").str[0].value_counts().sort_index().to_dict()
         uploads.append(
             (
@@ -443,12 +466,15 @@ def _turbine_key(turbine: str) -> str:
 
 
 def _lease_key(obj: Object) -> str:
-    return f"{paths.STATE}leases/{unit_id(obj)}"
+    return lease_key(unit_id(obj))
 
 
-def _take_lease(store: S3Store, obj: Object, token: str, now: datetime, lease_seconds: int) -> bool:
-    """Hold ``obj`` for this run: created only if absent, or taken over when its holder is long gone."""
-    key = _lease_key(obj)
+def lease_key(unit: str) -> str:
+    return f"{paths.STATE}leases/{unit}"
+
+
+def take_lease(store: S3Store, key: str, token: str, now: datetime, lease_seconds: int) -> bool:
+    """Hold the lease ``key`` for ``token``: created only if absent, or taken over when its holder is long gone."""
     body = json_bytes({"token": token, "taken_at": now.isoformat()})
     try:
         store.put(key, body, JSON, if_none_match=True)

@@ -1,0 +1,123 @@
+"""The fan-out's aggregation step: commit what the workers finished, once, as a run.
+
+The scheduled BatchFunction runs it when the work is fanned out (``WORK_QUEUE_URL`` is set). It lists
+``state/results/`` only (finished units not yet committed: the listing grows with new work, never with
+history), and then, as one run:
+
+1. merges their rows into the turbines' dashboard states and detects fault events fleet-wide (here, once,
+   not by every worker), publishes the fleet files, the monitoring and the shadow comparison;
+2. writes each unit's done marker (``state/done/<unit>.json``, naming the run), then the manifest, last
+   (the commit point: a unit counts once a manifest names it, as in :mod:`windpitch_batch.run`);
+3. deletes the results it committed.
+
+Dying anywhere before the manifest leaves the results in place: the next aggregation commits them (the same
+run id, the same bytes). Dying after it leaves results whose done marker names a committed run: they are
+found committed and deleted. A lease (``state/aggregator``) keeps two aggregations apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from windpitch.runtime import PitchModel
+
+from . import config as paths
+from .config import SHORT_CACHE, BatchConfig
+from .monitoring import update_monitoring
+from .outputs import digest, json_bytes
+from .registry import challenger_for
+from .run import JSON, RunOutcome, UnitResult, _manifest, _quietly, take_lease, update_dashboard
+from .shadow import update_shadow
+from .store import Conflict, NotFound, S3Store
+from .worker import DONE, RESULTS, committed_run
+
+AGGREGATOR_LEASE = f"{paths.STATE}aggregator"
+
+
+def aggregate(
+    store: S3Store,
+    model: PitchModel,
+    config: BatchConfig,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    limit: int = 2000,
+) -> RunOutcome:
+    """Commit up to ``limit`` finished units as one run (the rest wait for the next aggregation)."""
+    started = now()
+    token = uuid.uuid4().hex
+    if not take_lease(store, AGGREGATOR_LEASE, token, started, config.lease_seconds):
+        return RunOutcome("nothing done", "another aggregation is running")
+    try:
+        units = sorted(o.key.removeprefix(RESULTS).removesuffix(".json") for o in store.list(RESULTS)
+                       if o.key.endswith(".json"))  # fmt: skip
+        fresh = []
+        for unit in units:
+            if committed_run(store, unit) is not None:  # committed by an aggregation that died before cleaning up
+                _forget(store, unit)
+            else:
+                fresh.append(unit)
+        if not fresh:
+            return RunOutcome("nothing to do")
+        results = [_load(store, unit) for unit in fresh[:limit]]
+        manifest = _commit(store, model, config, results, started=started, now=now, left=len(fresh) - limit)
+        for unit in fresh[:limit]:
+            _forget(store, unit)
+        return RunOutcome("committed", manifest=manifest)
+    finally:
+        _quietly(store.delete, AGGREGATOR_LEASE)
+
+
+def _commit(
+    store: S3Store,
+    model: PitchModel,
+    config: BatchConfig,
+    results: list[UnitResult],
+    *,
+    started: datetime,
+    now: Callable[[], datetime],
+    left: int,
+) -> dict[str, Any]:
+    challenger = challenger_for(store, model, config.challenger)
+    run_id = digest(model.info.version, "aggregate", *(r.unit for r in results))
+    states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
+    monitored = update_monitoring(store, model, states, config.monitoring, started)
+    shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started)
+    for result in results:
+        store.put(f"{DONE}{result.unit}.json", json_bytes({"run": run_id, "key": result.key}), JSON)
+    manifest = _manifest(run_id, model, config=config, started=started, finished=now(), results=results,
+                         states=states, candidates=len(results) + max(left, 0))  # fmt: skip
+    manifest["fanned_out"] = True
+    if monitored is not None:
+        manifest["monitoring"] = monitored
+    manifest["shadow"] = shadow
+    with contextlib.suppress(Conflict):
+        store.put(f"{paths.MANIFESTS}run-{run_id}.json", json_bytes(manifest), JSON, if_none_match=True)
+    store.put(f"{paths.DASHBOARD}manifest.json", json_bytes(manifest), JSON, cache_control=SHORT_CACHE)
+    return manifest
+
+
+def _load(store: S3Store, unit: str) -> UnitResult:
+    summary = json.loads(store.get(f"{RESULTS}{unit}.json")[0])
+    result = UnitResult(summary["key"], summary["etag"], summary["unit"], summary["rows_in"], summary["rows_scored"],
+                        summary["rows_rejected"], summary["outputs"], summary["rejected_file"])  # fmt: skip
+    try:
+        rows = pd.read_parquet(io.BytesIO(store.get(f"{RESULTS}{unit}.parquet")[0]))
+    except NotFound:
+        rows = pd.DataFrame()
+    if len(rows):
+        rows["timestamp"] = pd.to_datetime(rows["timestamp"], utc=True)
+    result.scored = rows
+    return result
+
+
+def _forget(store: S3Store, unit: str) -> None:
+    for suffix in (".parquet", ".json"):
+        _quietly(store.delete, f"{RESULTS}{unit}{suffix}")

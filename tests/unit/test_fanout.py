@@ -1,0 +1,254 @@
+"""The fan-out on moto (mock_aws): S3 notifications to SQS, WorkerFunction's handler under the emulated event
+source mapping (windpitch_local.sqs), and BatchFunction's aggregation.
+
+Each guarantee of issue 14 has its test: a unit delivered twice publishes nothing twice; a worker dying between
+its outputs and its result loses no row; a poison file reaches the dead-letter queue with its reason and costs
+the file beside it nothing; aggregations and workers running at once account for every row exactly once; large
+files are split into slices that publish what one run publishes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote_plus
+
+import pandas as pd
+import pytest
+
+from tests.conftest import BUCKET, bucket_snapshot, scada_bytes
+from tests.unit.test_batch_run import two_days
+from windpitch_batch import worker
+from windpitch_batch.aggregate import AGGREGATOR_LEASE, aggregate
+from windpitch_batch.config import BatchConfig
+from windpitch_batch.run import run_batch
+from windpitch_batch.store import S3Store
+from windpitch_local.sqs import EventSourceMapping, WorkerContext, backlog, ensure_queues, notify_raw
+
+CONFIG = BatchConfig(bucket=BUCKET)
+
+
+@pytest.fixture
+def queue(s3: Any, monkeypatch: pytest.MonkeyPatch, use_synthetic_model: Any) -> Iterator[dict[str, Any]]:
+    """The work queue (visibility timeout 0: a failed message is back at once) with S3 notifications of raw/."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="eu-west-3")
+    url, dlq = ensure_queues(sqs, visibility_timeout_s=0)
+    notify_raw(s3, BUCKET, sqs, url)
+    monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
+    monkeypatch.setenv("WORK_QUEUE_URL", url)
+    yield {"sqs": sqs, "url": url, "dlq": dlq}
+
+
+def mapping(queue: dict[str, Any], functions: dict[str, Any]) -> EventSourceMapping:
+    handler = functions["worker"].lambda_handler
+    return EventSourceMapping(queue["sqs"], queue["url"], lambda event: handler(event, WorkerContext()))
+
+
+def drain(queue: dict[str, Any], functions: dict[str, Any], limit: int = 50) -> int:
+    """Poll until the queue is empty (or ``limit`` polls); return the messages deleted."""
+    esm, deleted = mapping(queue, functions), 0
+    for _ in range(limit):
+        if backlog(queue["sqs"], queue["url"]) == 0:
+            break
+        deleted += esm.poll(wait_s=0).deleted
+    return deleted
+
+
+def predictions(s3: Any, bucket: str = BUCKET) -> pd.DataFrame:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="predictions/").get("Contents", [])
+    frames = [pd.read_parquet(io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())) for o in listed]
+    table = pd.concat(frames, ignore_index=True).drop(columns=["run_id", "source"])
+    return table.sort_values(["timestamp", "turbine"]).reset_index(drop=True)
+
+
+def manifests(s3: Any) -> list[dict[str, Any]]:
+    return [json.loads(v) for k, v in bucket_snapshot(s3, "manifests/").items()]
+
+
+def upload_days(s3: Any) -> pd.DataFrame:
+    frame = two_days()
+    stamps = pd.to_datetime(frame["Date_time"], utc=True)
+    for day, rows in frame.groupby(stamps.dt.strftime("%Y-%m-%d")):
+        s3.put_object(Bucket=BUCKET, Key=f"raw/{day}.csv", Body=scada_bytes(rows))
+    return frame
+
+
+def test_landed_files_are_scored_by_workers_and_committed_once(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any
+) -> None:
+    frame = upload_days(s3)
+
+    drain(queue, functions)
+    outcome = aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG)
+
+    manifest = outcome.as_dict()
+    assert manifest["fanned_out"] and manifest["files_in"] == 2
+    assert manifest["rows_in"] == len(frame) == manifest["rows_scored"] + manifest["rows_rejected"]
+    assert not bucket_snapshot(s3, "state/results/"), "committed results are cleaned up"
+    assert aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).status == "nothing to do"
+    # The same outputs as one scheduled run over the same files (in another bucket).
+    s3.create_bucket(Bucket="inline", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    for key, data in bucket_snapshot(s3, "raw/").items():
+        s3.put_object(Bucket="inline", Key=key, Body=data)
+    run_batch(S3Store("inline", s3), pitch_model, BatchConfig(bucket="inline"))
+    pd.testing.assert_frame_equal(predictions(s3), predictions(s3, "inline"))
+    # The dashboard's turbine states too: the aggregation merged and detected as the scheduled run did.
+    inline = {o["Key"]: s3.get_object(Bucket="inline", Key=o["Key"])["Body"].read()
+              for o in s3.list_objects_v2(Bucket="inline", Prefix="dashboard/turbines/")["Contents"]}  # fmt: skip
+    assert bucket_snapshot(s3, "dashboard/turbines/") == inline and len(inline) == 4
+
+
+def test_a_unit_delivered_twice_publishes_nothing_twice(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any
+) -> None:
+    frame = upload_days(s3)
+    message = worker.UnitRef("raw/2015-03-01.csv", "").as_message()
+    queue["sqs"].send_message(QueueUrl=queue["url"], MessageBody=message)  # the same file, again
+
+    drain(queue, functions)
+    aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG)
+    queue["sqs"].send_message(QueueUrl=queue["url"], MessageBody=message)  # and again, after the commit
+    drain(queue, functions)
+
+    assert aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).status == "nothing to do"
+    assert sum(m["rows_in"] for m in manifests(s3)) == len(frame)
+    assert len(predictions(s3)) == len(frame)
+
+
+def test_a_worker_dying_between_its_outputs_and_its_result_loses_no_row(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, calls = worker.write_result, {"n": 0}
+
+    def dies_once(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("the worker's environment was lost")  # after the outputs, before the result
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "write_result", dies_once)
+    frame = upload_days(s3)
+
+    drain(queue, functions)
+    manifest = aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).as_dict()
+
+    assert calls["n"] == 3  # two files, one of them twice
+    assert manifest["rows_in"] == len(frame) and len(predictions(s3)) == len(frame)
+
+
+def test_a_poison_file_reaches_the_dead_letter_queue_with_its_reason(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = worker.process_unit
+
+    def poisoned(store: Any, model: Any, config: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if obj.key == "raw/2015-03-02.csv":
+            raise MemoryError("this file takes the worker down")
+        return real(store, model, config, obj, *args, **kwargs)
+
+    monkeypatch.setattr(worker, "process_unit", poisoned)
+    frame = upload_days(s3)
+
+    drain(queue, functions)
+    manifest = aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).as_dict()
+
+    dead = queue["sqs"].receive_message(QueueUrl=queue["dlq"], MaxNumberOfMessages=10)["Messages"]
+    assert len(dead) == 1
+    record = json.loads(dead[0]["Body"])["Records"][0]
+    assert unquote_plus(record["s3"]["object"]["key"]) == "raw/2015-03-02.csv"  # S3 URL-encodes event keys
+    (failure,) = [json.loads(v) for v in bucket_snapshot(s3, "state/failures/").values()]
+    assert failure["key"] == "raw/2015-03-02.csv" and failure["attempts"] == 3
+    assert failure["reason"] == "MemoryError: this file takes the worker down"
+    # The file beside it in the same batch was scored and committed (partial batch failure).
+    assert manifest["files_in"] == 1
+    stamps = pd.to_datetime(frame["Date_time"], utc=True)
+    assert manifest["rows_in"] == int((stamps.dt.day == 1).sum())
+
+
+def test_a_message_that_names_no_unit_is_acknowledged(
+    queue: dict[str, Any], functions: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue["sqs"].send_message(QueueUrl=queue["url"], MessageBody="not json")
+    drain(queue, functions)
+    assert backlog(queue["sqs"], queue["url"]) == 0
+    assert not queue["sqs"].receive_message(QueueUrl=queue["dlq"]).get("Messages")
+    assert '"BadMessages":[1.0]' in capsys.readouterr().out.replace(" ", "")
+
+
+def test_large_files_are_scored_in_slices_with_the_files_own_line_numbers(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "SLICE_LINES", 300)
+    frame = two_days()
+    frame = frame.astype({"Ws_avg": object})
+    frame.loc[700, "Ws_avg"] = "fast"  # line 702 of the file (header, then 1-based rows): in the third slice
+    s3.put_object(Bucket=BUCKET, Key="raw/both-days.csv.gz", Body=scada_bytes(frame, gz=True))
+
+    drain(queue, functions)
+    manifest = aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).as_dict()
+
+    assert manifest["files_in"] == 4  # 1,152 lines in slices of 300
+    assert manifest["rows_in"] == len(frame) and manifest["rows_rejected"] == 1
+    published = predictions(s3)
+    assert len(published) == len(frame) - 1 and not published.duplicated(["timestamp", "turbine"]).any()
+    (rows_csv,) = [v for k, v in bucket_snapshot(s3, "quarantine/").items() if k.endswith("rows.csv")]
+    line = rows_csv.decode().splitlines()[1]
+    assert line.startswith("702,") and "Ws_avg" in line and ",fast," in line
+
+
+def test_workers_and_aggregations_at_once_count_every_row_once(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "SLICE_LINES", 100)
+    frame = two_days()
+    s3.put_object(Bucket=BUCKET, Key="raw/both-days.csv", Body=scada_bytes(frame))
+    store = S3Store(BUCKET, s3)
+    stop = threading.Event()
+    outcomes: list[str] = []
+
+    def aggregations() -> None:
+        while not stop.is_set():
+            outcomes.append(aggregate(store, pitch_model, CONFIG).status)
+
+    thread = threading.Thread(target=aggregations)
+    thread.start()
+    try:
+        drain(queue, functions, limit=200)
+    finally:
+        stop.set()
+        thread.join()
+    outcomes.append(aggregate(store, pitch_model, CONFIG).status)
+
+    assert "committed" in outcomes
+    assert sum(m["rows_in"] for m in manifests(s3)) == len(frame)
+    units = [i["unit"] for m in manifests(s3) for i in m["inputs"]]
+    assert len(units) == len(set(units)) == 12
+    assert len(predictions(s3)) == len(frame)
+
+
+def test_two_aggregations_never_run_at_once(s3: Any, pitch_model: Any, use_synthetic_model: Any) -> None:
+    store = S3Store(BUCKET, s3)
+    store.put(AGGREGATOR_LEASE, b'{"token": "other", "taken_at": "2999-01-01T00:00:00+00:00"}')
+    outcome = aggregate(store, pitch_model, CONFIG)
+    assert (outcome.status, outcome.reason) == ("nothing done", "another aggregation is running")
+
+
+def test_an_aggregation_that_died_after_its_manifest_is_not_counted_again(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import windpitch_batch.aggregate as aggregation
+
+    frame = upload_days(s3)
+    drain(queue, functions)
+    monkeypatch.setattr(aggregation, "_forget", lambda store, unit: None)  # dies before cleaning up
+    aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG)
+    monkeypatch.undo()
+
+    assert aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).status == "nothing to do"
+    assert sum(m["rows_in"] for m in manifests(s3)) == len(frame)
+    assert not bucket_snapshot(s3, "state/results/")

@@ -1,0 +1,116 @@
+"""``python -m windpitch backfill``: the fan-out on a local endpoint, with progress.
+
+1. **Plan**: every raw file whose version no run has committed becomes a message on the work queue (as its S3
+   notification would have, had it landed after the queue was configured).
+2. **Work**: N processes run WorkerFunction's handler under :mod:`windpitch_local.sqs`'s event source mapping
+   until the queue is empty (large files split into slices on the way).
+3. **Commit**: BatchFunction's aggregation (:func:`windpitch_batch.aggregate.aggregate`) commits the results.
+
+Messages that failed :data:`windpitch_local.sqs.MAX_RECEIVES` times are in the dead-letter queue; the summary
+lists them with the reason each unit's worker recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from windpitch.predict import load_model
+from windpitch_batch.aggregate import aggregate
+from windpitch_batch.config import BatchConfig
+from windpitch_batch.run import unit_id
+from windpitch_batch.store import S3Store
+from windpitch_batch.worker import FAILURES, RESULTS, UnitRef, committed_run
+from windpitch_local.sqs import backlog, ensure_queues, run_workers
+
+RUN_FIELDS = ("run_id", "files_in", "rows_in", "rows_scored", "rows_rejected")
+
+
+def backfill(store: S3Store, endpoint: str, workers: int, *, log: Path, progress: bool = True) -> dict[str, Any]:
+    """Plan, work with ``workers`` processes, commit; return what was done."""
+    sqs: Any = boto3.client("sqs", endpoint_url=endpoint)
+    queue_url, dlq_url = ensure_queues(sqs)
+    planned = [o for o in store.list("raw/") if not o.key.endswith("/") and committed_run(store, unit_id(o)) is None]
+    for start in range(0, len(planned), 10):
+        entries = [{"Id": str(i), "MessageBody": UnitRef(o.key, o.etag).as_message()}
+                   for i, o in enumerate(planned[start : start + 10])]  # fmt: skip
+        sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+    started = time.monotonic()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = _worker_environment(store.bucket, endpoint, queue_url)
+    bar = _Progress(store, len(planned), progress)
+    run_workers(workers, endpoint, queue_url, env, log=log, until=lambda: bar.update() and backlog(sqs, queue_url) == 0)
+    worked_s = time.monotonic() - started
+    model = load_model()
+    commits = []
+    while (outcome := aggregate(store, model, BatchConfig.from_env(env))).committed:
+        commits.append(outcome.summary())
+    dead = _dead_letters(store, sqs, dlq_url)
+    bar.close()
+    return {
+        "files_planned": len(planned),
+        "workers": workers,
+        "work_seconds": round(worked_s, 2),
+        "seconds": round(time.monotonic() - started, 2),
+        "runs": [{k: c.get(k) for k in RUN_FIELDS} for c in commits],
+        "rows_in": sum(c.get("rows_in", 0) for c in commits),
+        "dead_letters": dead,
+    }
+
+
+def _worker_environment(bucket: str, endpoint: str, queue_url: str) -> dict[str, str]:
+    """WorkerFunction's environment as the template sets it, pointed at the local endpoint."""
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "WINDPITCH_", "CHALLENGER_"))}
+    return {
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "eu-west-3",
+        **keep,
+        "AWS_ENDPOINT_URL": endpoint,
+        "WINDPITCH_BUCKET": bucket,
+        "WORK_QUEUE_URL": queue_url,
+        "POWERTOOLS_SERVICE_NAME": "windpitch",
+        "POWERTOOLS_METRICS_NAMESPACE": "windpitch",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }  # fmt: skip
+
+
+def _dead_letters(store: S3Store, sqs: Any, dlq_url: str) -> list[dict[str, Any]]:
+    """The messages in the dead-letter queue, each with the reason its unit's worker recorded."""
+    reasons = {}
+    for obj in store.list(FAILURES):
+        failure = json.loads(store.get(obj.key)[0])
+        reasons[failure["key"]] = failure["reason"]
+    dead = []
+    answer = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    for message in answer.get("Messages", []):
+        try:
+            key = json.loads(message["Body"])["unit"]["key"]
+        except (ValueError, KeyError, TypeError):
+            key = None
+        dead.append({"key": key, "reason": reasons.get(key, "no reason recorded")})
+    return dead
+
+
+class _Progress:
+    """Units finished (results waiting for the aggregation) against the files planned."""
+
+    def __init__(self, store: S3Store, files: int, shown: bool) -> None:
+        from tqdm import tqdm  # noqa: PLC0415 - only the CLI shows progress
+
+        self.store = store
+        self.bar = tqdm(total=files, unit="units", desc="backfill", file=sys.stderr, disable=not shown)
+
+    def update(self) -> bool:
+        done = sum(1 for o in self.store.list(RESULTS) if o.key.endswith(".json"))
+        self.bar.total = max(self.bar.total or 0, done)
+        self.bar.n = done
+        self.bar.refresh()
+        return True
+
+    def close(self) -> None:
+        self.bar.close()
