@@ -22,6 +22,7 @@ import importlib.util
 import json
 import multiprocessing
 import os
+import resource
 import sys
 import time
 import uuid
@@ -163,6 +164,9 @@ def _worker_main(  # noqa: PLR0917 - a process target's arguments
     mapping = EventSourceMapping(client, queue_url, lambda event: handler(event, WorkerContext()))
     while not stop.is_set():
         mapping.poll()
+    # What this execution environment used at its peak: a Lambda's memory setting must exceed it.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"message": "worker stopped", "pid": os.getpid(), "peak_rss_mb": round(peak_mb, 1)}), flush=True)
 
 
 def run_workers(

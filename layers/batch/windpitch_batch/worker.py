@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import traceback
 import uuid
@@ -249,7 +250,7 @@ def _piece(data: bytes, ref: UnitRef, unit: str) -> Piece:
     lines = _data_lines(data, header=True)
     header = next(lines)
     start, stop = ref.slice * SLICE_LINES, (ref.slice + 1) * SLICE_LINES
-    chunk = [line for n, line in enumerate(lines) if start <= n < stop]
+    chunk = list(itertools.islice(lines, start, stop))  # reading stops at the slice's end
     return Piece(header + b"".join(chunk), unit, ref.part(), lines_before=start)
 
 
