@@ -47,6 +47,7 @@ def test_every_function_has_its_own_role() -> None:
         "HealthFunction",
         "PreTrafficHookFunction",
         "PredictFunction",
+        "WorkerFunction",
     ]
     for name in FUNCTIONS:
         assert "Role" not in props(name), f"{name} must get its own role from SAM, not a shared one"
@@ -69,7 +70,7 @@ def test_the_batch_writes_only_its_output_prefixes() -> None:
                 by_action.setdefault(action, set()).update(resource_prefixes(statement))
     assert set(by_action) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     assert by_action["s3:PutObject"] == OUTPUT_PREFIXES, "raw/ and site/ are never written by the batch"
-    assert by_action["s3:DeleteObject"] == {"state/leases/"}
+    assert by_action["s3:DeleteObject"] == {"state/leases/", "state/results/"}  # results: once committed
     assert "raw/" in by_action["s3:GetObject"]
     assert "site/" not in by_action["s3:GetObject"]
     # The registry is read (the challenger), never written: publishing a model is a person's act, not the batch's.
@@ -121,7 +122,9 @@ def test_the_dashboard_is_served_only_through_cloudfront_with_origin_access_cont
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_function_has_reserved_concurrency_and_its_own_log_retention(function: str) -> None:
     reserved = props(function)["ReservedConcurrentExecutions"]
-    assert reserved["Fn::If"][0] in {"Reserve", "ReserveForClients"} and reserved["Fn::If"][1] >= 1
+    cap = reserved["Fn::If"][1]
+    assert reserved["Fn::If"][0] in {"Reserve", "ReserveForClients"}
+    assert cap == {"Ref": "WorkerMaxConcurrency"} if function == "WorkerFunction" else cap >= 1
     log_group = props(f"{function}LogGroup")
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert function in str(log_group["LogGroupName"])
@@ -243,3 +246,41 @@ def test_the_hook_may_only_report_its_verdict_and_ask_the_new_version() -> None:
         "deploymentgroup:${ServerlessDeploymentApplication}/"
         in grants["codedeploy:PutLifecycleEventHookExecutionStatus"]["Fn::Sub"]
     )
+
+
+def test_the_workers_write_only_a_units_outputs_and_result() -> None:
+    """The dashboard, the events and the manifests are the aggregation's: a worker never writes them."""
+    by_action: dict[str, set[str]] = {}
+    for statement in statements("WorkerFunction"):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            assert "*" not in action
+            if action != "s3:ListBucket":
+                by_action.setdefault(action, set()).update(resource_prefixes(statement))
+    assert by_action["s3:PutObject"] == {
+        "predictions/", "quarantine/", "monitoring/counts/", "shadow/", "state/results/", "state/failures/",
+        "state/leases/",
+    }  # fmt: skip
+    assert by_action["s3:DeleteObject"] == {"state/leases/"}
+    assert by_action["s3:GetObject"] == {"raw/", "state/", "manifests/", "models/"}
+
+
+def test_landed_files_reach_the_workers_through_a_queue_with_a_dead_letter_queue() -> None:
+    (notification,) = props("DataBucket")["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Queue"] == {"Fn::GetAtt": ["UnitsQueue", "Arn"]}
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "raw/"}]
+    queue = props("UnitsQueue")
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["UnitsDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": 3}  # fmt: skip
+    assert queue["VisibilityTimeout"] >= 6 * props("WorkerFunction")["Timeout"]
+    assert queue["SqsManagedSseEnabled"] and props("UnitsDeadLetterQueue")["SqsManagedSseEnabled"]
+    source = props("WorkerFunction")["Events"]["Units"]["Properties"]
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerMaxConcurrency"}}
+    assert environment("BatchFunction")["WORK_QUEUE_URL"] == {"Ref": "UnitsQueue"}
+    alarms = {r["Properties"]["MetricName"]: r["Properties"] for r in RESOURCES.values()
+              if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "AWS/SQS"}  # fmt: skip
+    assert set(alarms) == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}
+    sender = props("UnitsQueuePolicy")["PolicyDocument"]["Statement"][0]
+    assert sender["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert sender["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}

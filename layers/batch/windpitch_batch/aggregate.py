@@ -12,7 +12,7 @@ history), and then, as one run:
 
 Dying anywhere before the manifest leaves the results in place: the next aggregation commits them (the same
 run id, the same bytes). Dying after it leaves results whose done marker names a committed run: they are
-found committed and deleted. A lease (``state/aggregator``) keeps two aggregations apart.
+found committed and deleted. A lease (``state/leases/aggregator``) keeps two aggregations apart.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from .shadow import update_shadow
 from .store import Conflict, NotFound, S3Store
 from .worker import DONE, RESULTS, committed_run
 
-AGGREGATOR_LEASE = f"{paths.STATE}aggregator"
+AGGREGATOR_LEASE = f"{paths.STATE}leases/aggregator"  # expires with the other leases
 
 
 def aggregate(
