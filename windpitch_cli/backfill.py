@@ -66,7 +66,7 @@ def backfill(store: S3Store, endpoint: str, workers: int, *, log: Path, progress
 
 def _worker_environment(bucket: str, endpoint: str, queue_url: str) -> dict[str, str]:
     """WorkerFunction's environment as the template sets it, pointed at the local endpoint."""
-    keep = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "WINDPITCH_", "CHALLENGER_"))}
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "WINDPITCH_", "CHALLENGER_", "BATCH_"))}
     return {
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "eu-west-3",
         **keep,

@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="a trained model folder to publish to the registry and score in shadow beside the live model",
     )
+    stack.add_argument(
+        "--workers", type=int, default=2, help="WorkerFunction processes on the queue (2); 0: the batch scores inline"
+    )
     stack.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
@@ -57,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         data=args.data,
         demo_fault=args.demo_fault,
         challenger=args.challenger,
+        workers=args.workers,
         **({"log_file": args.log_file} if args.log_file else {}),
     )
     try:

@@ -58,6 +58,7 @@ class StackConfig:
     data: str | None = None
     demo_fault: str | None = None  # TURBINE,START,HOURS,DEGREES added to the replayed pitch (labelled as such)
     challenger: Path | None = None  # a trained model folder, published to the registry and scored in shadow
+    workers: int = 2  # WorkerFunction processes on the queue (the fan-out); 0: the scheduled run scores inline
     log_file: Path = ROOT / ".local-stack" / "lambda.jsonl"  # the functions' structured logs and metrics
 
     @property
@@ -137,6 +138,7 @@ def start_s3(config: StackConfig) -> MotoServer:
         os.environ.setdefault(name, value)  # moto takes any; boto3 only needs some
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
     os.environ["AWS_ENDPOINT_URL_S3"] = config.endpoint
+    os.environ["AWS_ENDPOINT_URL_SQS"] = config.endpoint  # moto's server answers for every service
     server = MotoServer(config.s3_port).start()
     try:
         client = boto3.client("s3", endpoint_url=config.endpoint)
@@ -157,6 +159,36 @@ def publish_challenger(config: StackConfig) -> str:
     version = str(registry.publish(store, Path(str(config.challenger)), now)["version"])
     registry.set_challenger(store, version, now)
     return version
+
+
+def start_queue(config: StackConfig) -> str:
+    """The work queue and its dead-letter queue on moto, fed by the bucket's notifications of raw/."""
+    from .sqs import ensure_queues, notify_raw
+
+    sqs = boto3.client("sqs", endpoint_url=config.endpoint)
+    queue_url, _ = ensure_queues(sqs)
+    notify_raw(boto3.client("s3", endpoint_url=config.endpoint), BUCKET, sqs, queue_url)
+    return queue_url
+
+
+def start_workers(config: StackConfig, runner: Any, queue_url: str, stop: threading.Event) -> threading.Thread:
+    """``config.workers`` processes running WorkerFunction under the emulated SQS event source mapping, each
+    with the function's environment from the template and the built layers first, until the stack stops."""
+    from .sqs import run_workers
+
+    env = {
+        **{k: v for k, v in os.environ.items() if k.startswith("AWS_")},
+        **runner.environment(runner.functions["WorkerFunction"]),
+    }
+    thread = threading.Thread(
+        target=run_workers,
+        args=(config.workers, config.endpoint, queue_url, env),
+        kwargs={"layers": [str(p) for p in runner.layer_paths], "log": config.log_file, "until": stop.is_set},
+        name="workers",
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 def start_replay(config: StackConfig, stop: threading.Event) -> threading.Thread:
@@ -195,17 +227,22 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # The functions' JSON logs go to a file, before their modules are imported (Powertools binds stdout then).
     config.log_file.parent.mkdir(parents=True, exist_ok=True)
-    console, log = sys.stdout, config.log_file.open("w", encoding="utf-8")
+    config.log_file.write_text("")  # a fresh file, then appended to: the worker processes append to it too
+    console, log = sys.stdout, config.log_file.open("a", encoding="utf-8")
     sys.stdout = Router(console, log)
     server = start_s3(config)
+    workers: threading.Thread | None = None
     try:
         overrides = dict(parameter_overrides or {})
         overrides.setdefault("AllowedOrigin", f"http://{HOST}:{config.dashboard_port}")  # CORS: the page's origin
+        queue_url = start_queue(config) if config.workers else None
+        # !Ref DataBucket and !Ref UnitsQueue have no local value; without workers the batch scores inline.
+        local = {"WINDPITCH_BUCKET": BUCKET, "WORK_QUEUE_URL": queue_url or ""}
         service, runner = build_service(
             HOST,
             config.api_port,
             parameter_overrides=overrides,
-            overrides={"BatchFunction": {"WINDPITCH_BUCKET": BUCKET}},  # !Ref DataBucket has no local value
+            overrides={"BatchFunction": local, "WorkerFunction": local},
         )
         for function in runner.functions.values():
             runner.handler(function)
@@ -224,6 +261,7 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
         log_requests(service._app, console)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its request lines would repeat ours
         shadow = publish_challenger(config) if config.challenger else None
+        workers = start_workers(config, runner, queue_url, stop) if queue_url else None
         start_replay(config, stop)
         Scheduler(runner, "BatchFunction", every_s, stop).start()
         print(f"windpitch local stack ({config.speed:g}x real time)", flush=True)
@@ -233,6 +271,9 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
         print(f"  batch      every {every_s:g} s (rate({minutes:g} minutes) / {config.speed:g})", flush=True)
         print(f"  replay     from {config.start} UTC, {config.backfill_days:g} days backfilled first", flush=True)
         print(f"  logs       {config.log_file} (the functions' JSON logs and metrics)", flush=True)
+        if queue_url:
+            print(f"  workers    {config.workers} WorkerFunction processes on {queue_url} (the batch aggregates)",
+                  flush=True)  # fmt: skip
         if shadow:
             print(f"  challenger {shadow} in shadow (from {config.challenger}; python -m windpitch model compare "
                   f"--endpoint-url {config.endpoint})", flush=True)  # fmt: skip
@@ -242,6 +283,8 @@ def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) 
             print("windpitch local stack: stopping", flush=True)
     finally:
         stop.set()
+        if workers is not None:
+            workers.join(timeout=60)  # the workers stop polling before the server they poll goes away
         server.stop()
         sys.stdout = console
         log.close()

@@ -183,7 +183,7 @@ def test_a_message_that_names_no_unit_is_acknowledged(
 def test_large_files_are_scored_in_slices_with_the_files_own_line_numbers(
     s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(worker, "SLICE_LINES", 300)
+    monkeypatch.setenv("BATCH_SLICE_LINES", "300")
     frame = two_days()
     frame = frame.astype({"Ws_avg": object})
     frame.loc[700, "Ws_avg"] = "fast"  # line 702 of the file (header, then 1-based rows): in the third slice
@@ -204,7 +204,7 @@ def test_large_files_are_scored_in_slices_with_the_files_own_line_numbers(
 def test_workers_and_aggregations_at_once_count_every_row_once(
     s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(worker, "SLICE_LINES", 100)
+    monkeypatch.setenv("BATCH_SLICE_LINES", "100")
     frame = two_days()
     s3.put_object(Bucket=BUCKET, Key="raw/both-days.csv", Body=scada_bytes(frame))
     store = S3Store(BUCKET, s3)

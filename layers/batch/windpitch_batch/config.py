@@ -34,6 +34,9 @@ class BatchConfig:
     # The challenger to score in shadow: a published version (template parameter ChallengerVersion); None reads
     # the registry's pointer, models/challenger.json (python -m windpitch model publish --challenger).
     challenger: str | None = None
+    # Data lines per unit of the fan-out: a larger file is scored in slices of this many lines, so a worker's
+    # memory is bounded (about 320 MB at 50,000 lines of 138 columns) and one file spreads over many workers.
+    slice_lines: int = 50_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> BatchConfig:
@@ -49,6 +52,7 @@ class BatchConfig:
             window_days=int(env.get("DASHBOARD_WINDOW_DAYS", 7)),
             schedule_minutes=int(env.get("SCHEDULE_MINUTES", 10)),
             challenger=env.get("CHALLENGER_VERSION") or None,
+            slice_lines=int(env.get("BATCH_SLICE_LINES", 50_000)),
         )
 
 

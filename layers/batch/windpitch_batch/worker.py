@@ -1,8 +1,9 @@
 """The fan-out's worker: score the units an SQS message names, and leave each one's result for the aggregator.
 
 A *unit* is a raw file version (key + ETag), as in :mod:`windpitch_batch.run`; a file of more than
-:data:`SLICE_LINES` data lines is scored as slices of that many lines, each its own unit, so that one worker's
-memory stays bounded whatever the file's size (a whole two-year file took 735 MB in one process) and one large
+``slice_lines`` data lines is scored as slices of that many lines, each its own unit, so that one worker's
+memory stays bounded whatever the file's size (a whole two-year file took 735 MB in one process; a slice of
+50,000 lines, ``BatchConfig.slice_lines``, peaks at about 320 MB) and one large
 file spreads over many workers. Messages are S3 event notifications (a raw file landed) or the worker's own
 slice messages (``{"unit": {"key", "etag", "slice", "slices"}}``); the worker that gets a large file's
 notification sends the other slices' messages and scores the first slice.
@@ -47,7 +48,6 @@ from .registry import Challenger
 from .run import JSON, PARQUET, Piece, UnitResult, _quietly, lease_key, process_unit, take_lease
 from .store import NotFound, Object, S3Store
 
-SLICE_LINES: Final = 50_000  # data lines per unit: about 230 MB at the peak for La Haute Borne's 138 columns
 RESULTS: Final = f"{paths.STATE}results/"
 DONE: Final = f"{paths.STATE}done/"
 FAILURES: Final = f"{paths.STATE}failures/"
@@ -166,7 +166,7 @@ def work_unit(
         return Worked(ref, "gone")  # replaced since: the new version's own notification brings it
     if ref.slices == 0:  # a notification: count the file's lines, and hand its other slices to other workers
         total = sum(1 for _ in _data_lines(data))
-        slices = max(1, -(-total // SLICE_LINES))
+        slices = max(1, -(-total // config.slice_lines))
         ref = UnitRef(ref.key, etag, 0, slices)
         if slices > 1:
             send([UnitRef(ref.key, etag, k, slices).as_message() for k in range(1, slices)])
@@ -179,7 +179,7 @@ def work_unit(
     if not take_lease(store, lease_key(unit), token, datetime.now(UTC), config.lease_seconds):
         raise RuntimeError(f"unit {unit} ({ref.key}) is being scored elsewhere; retry later")
     try:
-        piece = _piece(data, ref, unit)
+        piece = _piece(data, ref, unit, config.slice_lines)
         try:
             result = process_unit(store, model, config, obj, _scoring_id(model, challenger, unit),
                                   challenger=challenger, piece=piece)  # fmt: skip
@@ -244,12 +244,12 @@ def _scoring_id(model: PitchModel, challenger: Challenger | None, unit: str) -> 
     return digest(model.info.version, *shadowing, unit)
 
 
-def _piece(data: bytes, ref: UnitRef, unit: str) -> Piece:
+def _piece(data: bytes, ref: UnitRef, unit: str, slice_lines: int) -> Piece:
     if ref.slices <= 1:
         return Piece(data, unit, ref.part())
     lines = _data_lines(data, header=True)
     header = next(lines)
-    start, stop = ref.slice * SLICE_LINES, (ref.slice + 1) * SLICE_LINES
+    start, stop = ref.slice * slice_lines, (ref.slice + 1) * slice_lines
     chunk = list(itertools.islice(lines, start, stop))  # reading stops at the slice's end
     return Piece(header + b"".join(chunk), unit, ref.part(), lines_before=start)
 
