@@ -204,7 +204,7 @@ def test_large_files_are_scored_in_slices_with_the_files_own_line_numbers(
 def test_workers_and_aggregations_at_once_count_every_row_once(
     s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("BATCH_SLICE_LINES", "100")
+    monkeypatch.setenv("BATCH_SLICE_LINES", "200")
     frame = two_days()
     s3.put_object(Bucket=BUCKET, Key="raw/both-days.csv", Body=scada_bytes(frame))
     store = S3Store(BUCKET, s3)
@@ -212,7 +212,7 @@ def test_workers_and_aggregations_at_once_count_every_row_once(
     outcomes: list[str] = []
 
     def aggregations() -> None:
-        while not stop.is_set():
+        while not stop.wait(0.05):  # a scheduled aggregation now and then, while the workers go on
             outcomes.append(aggregate(store, pitch_model, CONFIG).status)
 
     thread = threading.Thread(target=aggregations)
@@ -224,10 +224,10 @@ def test_workers_and_aggregations_at_once_count_every_row_once(
         thread.join()
     outcomes.append(aggregate(store, pitch_model, CONFIG).status)
 
-    assert "committed" in outcomes
+    assert outcomes.count("committed") >= 2, outcomes  # runs committed while workers were still scoring
     assert sum(m["rows_in"] for m in manifests(s3)) == len(frame)
     units = [i["unit"] for m in manifests(s3) for i in m["inputs"]]
-    assert len(units) == len(set(units)) == 12
+    assert len(units) == len(set(units)) == 6
     assert len(predictions(s3)) == len(frame)
 
 
