@@ -10,7 +10,7 @@ the domain's validation of every field, imputation, features, trees, JSON serial
 id, and the EMF metrics and log lines it writes (to /dev/null here; to CloudWatch on Lambda). Requests:
 
 * ``GET /predict?Ws1_avg=10`` — the generated event ``events/api/predict_get_ws1.json``;
-* ``POST /predict`` with 1 and with 1,000 records: real test-period rows of La Haute Borne (the seven
+* ``POST /predict`` with 1, 1,000 and 10,000 records: real test-period rows of La Haute Borne (the seven
   OpenOA signals, turbine and time), so validation sees what clients send.
 
 Each row: p50 and p99 per request, the median of ``--repeats`` rounds (range in brackets), and the
@@ -105,19 +105,23 @@ def main() -> None:
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
 
-    records = real_records(1000, args.data)
+    records = real_records(10_000, args.data)
     many = max(20, args.calls // 50)
+    most = max(5, args.calls // 400)
     cases = [  # label, Lambda event, the same request to Flask, calls per round
         ("GET /predict?Ws1_avg=10", event("predict_get_ws1"), {"query_string": {"Ws1_avg": "10"}}, args.calls),
         ("POST /predict, 1 record", event("predict_post_seed", records[:1]), {"json": {"records": records[:1]}},
          args.calls),
-        ("POST /predict, 1,000 records", event("predict_post_seed", records), {"json": {"records": records}}, many),
+        ("POST /predict, 1,000 records", event("predict_post_seed", records[:1000]),
+         {"json": {"records": records[:1000]}}, many),
+        ("POST /predict, 10,000 records", event("predict_post_seed", records), {"json": {"records": records}}, most),
     ]  # fmt: skip
     ours, _ = lambda_rounds([{"label": c[0], "event": c[1], "calls": c[3]} for c in cases], args.repeats)
     seed = seed_app(fit_seed_model(args.data)).test_client()
 
     print(machine("numpy", "pandas", "scikit-learn", "aws-lambda-powertools", "flask"))
-    print(f"{args.repeats} rounds each; requests per round: {args.calls} (1 record), {many} (1,000 records)")
+    print(f"{args.repeats} rounds each; requests per round: {args.calls} (1 record), {many} (1,000 records), "
+          f"{most} (10,000 records)")  # fmt: skip
     print()
     print("| request | path | p50 ms, median of rounds (range) | p99 ms (range) | seed's p50 ÷ this p50 |")
     print("| --- | --- | ---: | ---: | ---: |")

@@ -18,8 +18,10 @@ import numpy as np
 from common import machine
 from handler_latency import real_records
 
+from windpitch.columns import judge_records
 from windpitch.predict import load_model, predict
 from windpitch.records import parse_record
+from windpitch_api.encoding import encode_response
 
 
 def best(step: Callable[[], object], repeats: int = 30) -> float:
@@ -44,11 +46,13 @@ def main() -> None:
     steps = {
         "decode the body (json.loads)": lambda: json.loads(body),
         "judge every record (parse_record, the rulebook)": lambda: [parse_record(r, model.farm) for r in records],
+        "judge them column-wise (judge_records)": lambda: judge_records(records, model.farm),
         "evaluate the trees (PitchModel.predict_inputs)": lambda: model.predict_inputs(inputs),
         "windpitch.predict (judge + evaluate + results)": lambda: predict(records, model),
         "encode the response (as_dict + json.dumps)": lambda: json.dumps(
             {"results": [{"index": i, **r.as_dict()} for i, r in enumerate(results)]}
         ),
+        "encode it from shared pieces (encode_response)": lambda: encode_response(results, model.info.version),
     }
     print(machine())
     print(f"{args.records:,} real test-period records; milliseconds, best of 30\n")

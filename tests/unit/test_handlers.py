@@ -265,3 +265,13 @@ def test_swagger_ui_is_served_without_a_cdn(functions: dict[str, Any]) -> None:
     assert status == 200
     assert "SwaggerUIBundle" in page and "windpitch API" in page
     assert "unpkg.com" not in page and "jsdelivr" not in page
+
+
+def test_an_integer_beyond_any_float_is_rejected_not_a_500(functions: dict[str, Any], lambda_context: Any) -> None:
+    """A JSON number of 400 digits decodes to a Python int no float holds: the record is refused, named."""
+    body = '{"records": [{"P_avg": 1' + "0" * 400 + '}, {"Ws_avg": 10}]}'
+    answer = functions["predict"].lambda_handler(api_event("predict_post_mixed", body=body), lambda_context)
+    assert answer["statusCode"] == 200
+    first, second = json.loads(answer["body"])["results"]
+    assert first["errors"][0]["field"] == "P_avg" and first["errors"][0]["reason"].startswith("not a finite number")
+    assert second["ok"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .columns import judge_records
 from .errors import FieldError, InvalidRecord
 from .records import ParsedRecord, parse_record
 from .runtime import PitchModel
@@ -84,6 +85,8 @@ def predict(records: Mapping[str, Any] | Iterable[Mapping[str, Any]], model: Pit
     """
     model = model or load_model()
     batch = [records] if isinstance(records, Mapping) else list(records)
+    if len(batch) > 1:  # many records: judged a field at a time, with the same verdicts (windpitch.columns)
+        return _predict_many(batch, model)
     parsed: list[ParsedRecord | Rejected] = []
     for record in batch:
         try:
@@ -98,3 +101,15 @@ def predict(records: Mapping[str, Any] | Iterable[Mapping[str, Any]], model: Pit
         p if isinstance(p, Rejected) else Prediction(next(scored), p.imputed, p.derived, version, p.measured_pitch)
         for p in parsed
     ]
+
+
+def _predict_many(batch: list[Any], model: PitchModel) -> list[Result]:
+    judged = judge_records(batch, model.farm)
+    pitches = model.predict_inputs(judged.inputs).tolist() if len(judged.good) else []
+    version = model.info.version
+    results: list[Any] = [None] * len(batch)
+    for i, errors in judged.errors.items():
+        results[i] = Rejected(tuple(errors))
+    for k, i in enumerate(judged.good.tolist()):
+        results[i] = Prediction(pitches[k], judged.imputed[k], judged.derived[k], version, judged.measured[k])
+    return results

@@ -114,8 +114,19 @@ def is_missing(value: Any) -> bool:
 
 
 def number(value: Any) -> float:
-    """The float a value that passed ``not_a_number`` stands for (may be non-finite)."""
-    return float(value.strip()) if isinstance(value, str) else float(value)
+    """The float a value that passed ``not_a_number`` stands for (may be non-finite).
+
+    An integer beyond any float (a JSON number of 400 digits) stands for ±inf, as the same digits in text do:
+
+    >>> number(10**400), number("1" + "0" * 400)
+    (inf, inf)
+    """
+    if isinstance(value, str):
+        return float(value.strip())
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _not_a_number(value: Any, _: Context) -> str | None:

@@ -11,12 +11,13 @@ import math
 import time
 from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 import windpitch
 from windpitch.predict import Prediction
 
+from .encoding import encode_response
 from .errors import ApiError
 from .observability import metrics
 from .requests import body_records, query_record
@@ -107,13 +108,12 @@ def post_predict(body: Annotated[PredictRequest, Body()] = None) -> dict[str, An
     started = time.perf_counter()
     model = windpitch.load_model()
     results = windpitch.predict(records, model)
-    scored = _count(started, results, model)
-    return {
-        "model_version": model.info.version,
-        "scored": scored,
-        "rejected": len(results) - scored,
-        "results": [{"index": i, **r.as_dict()} for i, r in enumerate(results)],
-    }
+    _count(started, results, model)
+    # Encoded here, record by record from shared pieces: the bytes Powertools would write for the response as a
+    # dict (windpitch_api.encoding; tested byte for byte), 1.6 → 0.6 ms for 1,000 records. Typed as the dict
+    # it encodes, for the OpenAPI document.
+    text = encode_response(results, model.info.version)
+    return Response(status_code=200, content_type="application/json", body=text)  # type: ignore[return-value]
 
 
 def _count(started: float, results: list[windpitch.Result], model: windpitch.PitchModel) -> int:
