@@ -28,6 +28,8 @@ SUITE: dict[str, list[str]] = {
     "cold_init": ["--runs", "15"],
     "http_throughput": ["--requests", "2000", "--concurrency", "8", "--repeats", "3"],
     "backfill": ["--runs", "3"],
+    "fanout": ["--workers", "1", "2", "4", "--runs", "2"],
+    "discovery": ["--history", "100000"],
     "fault_injection": ["--trials", "200", "--seeds", "0", "1"],
     "sizes": [],
     "memory": ["--repeats", "3"],
