@@ -16,6 +16,8 @@ from tests.conftest import BUCKET, EVENTS, bucket_snapshot, scada_bytes, synthet
 def batch_env(monkeypatch: pytest.MonkeyPatch, s3: Any, use_synthetic_model: Path) -> None:
     monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
     monkeypatch.setenv("BATCH_SAFETY_MARGIN_MS", "1000")  # the test context says 10 s remain
+    # Inline: no work queue (an in-process local API built earlier in the session sets the template's).
+    monkeypatch.delenv("WORK_QUEUE_URL", raising=False)
 
 
 def scheduled_event() -> dict[str, Any]:
@@ -137,3 +139,27 @@ def test_the_challenger_is_reported_in_metrics(
         assert summary["shadow"]["status"] == "refused"
         assert metrics["ChallengerRefused"] == 1
         assert "ShadowChallengerMAE" not in metrics
+
+
+def test_with_a_work_queue_the_scheduled_run_commits_what_the_workers_finished(
+    batch_env: None, s3: Any, functions: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from windpitch_local.sqs import EventSourceMapping, WorkerContext, ensure_queues, notify_raw
+
+    sqs = boto3.client("sqs", region_name="eu-west-3")
+    url, _ = ensure_queues(sqs, visibility_timeout_s=0)
+    notify_raw(s3, BUCKET, sqs, url)
+    monkeypatch.setenv("WORK_QUEUE_URL", url)
+    frame = synthetic_scada(72, seed=4, freq="10min", start="2015-07-01")
+    s3.put_object(Bucket=BUCKET, Key="raw/2015-07-01.csv", Body=scada_bytes(frame))
+    worker = functions["worker"].lambda_handler
+    for _ in range(3):  # the test event S3 sends first, then the file's notification
+        EventSourceMapping(sqs, url, lambda event: worker(event, WorkerContext())).poll(wait_s=0)
+    assert bucket_snapshot(s3, "state/results/"), "the worker left its result"
+
+    summary = functions["batch"].lambda_handler(scheduled_event(), lambda_context)
+
+    assert summary["fanned_out"] and summary["rows_in"] == len(frame) == summary["rows_scored"]
+    assert not bucket_snapshot(s3, "state/results/")
