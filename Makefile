@@ -18,7 +18,7 @@ MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py 
 ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model challenger promote build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
+.PHONY: help venv model challenger promote lambda-image docker-tools build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -101,6 +101,10 @@ run: build dashboard challenger  ## the main job: the whole local stack (API :30
 	$(PY) -m windpitch_local stack --api-port 3000 --s3-port 5000 $(if $(DEMO_FAULT),--demo-fault $(DEMO_FAULT)) \
 		$$(test -f $(CHALLENGER)/model_card.json && echo --challenger $(CHALLENGER))
 
+LAMBDA_PYTHON ?= 3.11
+lambda-image: $(STAMP)  ## the Lambda-like image for sam local (Debian + awslambdaric; LAMBDA_PYTHON=3.11|3.13)
+	$(PY) -m windpitch_local image --python $(LAMBDA_PYTHON)
+
 api: build  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000
 	$(PY) -m windpitch_local api --port 3000
 
@@ -115,6 +119,14 @@ chromium:  ## Debian's chromium for the dashboard's browser tests, when missing 
 		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; } || \
 		echo "chromium: could not install it; the browser tests will skip with the reason"; }
 
+docker-tools:  ## Debian's docker.io and debootstrap for the sam local tests, when missing (apt-get, as root or sudo)
+	@{ command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ]; } && { command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ]; } || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "installing Debian's docker.io and debootstrap for the sam local tests"; \
+		$$SUDO apt-get install -y -q docker.io debootstrap >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q docker.io debootstrap >/dev/null; } || \
+		echo "docker-tools: could not install them; the sam local tests will skip with the reason"; }
+
 CHECKOV := .venv-checkov/bin/checkov
 $(CHECKOV): requirements-checkov.txt
 	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
@@ -127,7 +139,7 @@ checkov: $(CHECKOV)  ## checkov, the IaC security scanner, in its own venv (its 
 DOCTESTS := --doctest-modules layers/model/windpitch layers/model/windpitch_api layers/batch windpitch_train \
 	windpitch_cli --ignore=layers/model/windpitch/__main__.py --ignore=layers/batch/Makefile
 
-test: $(STAMP) build dashboard chromium $(CHECKOV)  ## lint, check the import contracts and run every test
+test: $(STAMP) build dashboard chromium docker-tools $(CHECKOV)  ## lint, check the import contracts and run every test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -1,4 +1,5 @@
-"""``python -m windpitch_local {api,stack}``: the Docker-free local API, or the whole local stack."""
+"""``python -m windpitch_local {api,stack,image}``: the Docker-free local API, the whole local stack, or the
+Lambda-like image for `sam local` (windpitch_local.image)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=2, help="WorkerFunction processes on the queue (2); 0: the batch scores inline"
     )
     stack.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
+    sub.add_parser("image", help="build the Lambda-like Python image for sam local (see windpitch_local.image)",
+                   add_help=False)  # fmt: skip
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["image"]:
+        from .image import main as image_main  # noqa: PLC0415 - its own arguments
+
+        return image_main(argv[1:])
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
     if args.command == "api":
