@@ -18,7 +18,7 @@ MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py 
 ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model challenger promote lambda-image docker-tools build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
+.PHONY: help venv model challenger promote lambda-image docker-tools sam-api build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -104,6 +104,12 @@ run: build dashboard challenger  ## the main job: the whole local stack (API :30
 LAMBDA_PYTHON ?= 3.11
 lambda-image: $(STAMP)  ## the Lambda-like image for sam local (Debian + awslambdaric; LAMBDA_PYTHON=3.11|3.13)
 	$(PY) -m windpitch_local image --python $(LAMBDA_PYTHON)
+
+sam-api: build lambda-image  ## SAM's own start-api on Docker, 127.0.0.1:3000, the template as deployed
+	$(PY) -c "from pathlib import Path; from windpitch_local.api import deployed_template; print(deployed_template(Path('.aws-sam/build'), {'AllowedOrigin': 'http://127.0.0.1:8080'}))"
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam local start-api --template .aws-sam/build/template.deployed.yaml \
+		--host 127.0.0.1 --port 3000 --invoke-image windpitch/lambda-python:$(LAMBDA_PYTHON) --skip-pull-image \
+		--warm-containers LAZY --parameter-overrides AllowedOrigin=http://127.0.0.1:8080
 
 api: build  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000
 	$(PY) -m windpitch_local api --port 3000

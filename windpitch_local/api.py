@@ -101,6 +101,32 @@ def absent_resources(template: dict[str, Any], parameters: dict[str, str]) -> se
     }
 
 
+def deployed_template(build_dir: Path, parameters: dict[str, str] | None = None) -> Path:
+    """The built template as CloudFormation would deploy it with these parameters: without the resources whose
+    conditions are false, which SAM CLI would otherwise emulate too (it ignores ``Condition``: the optional
+    client API's function would take ``/predict`` over). Written beside the built one, so paths resolve;
+    ``sam local invoke/start-api --template`` reads it.
+    """
+    from samcli.yamlhelper import yaml_dump  # noqa: PLC0415 - only for sam local
+
+    document = yaml_parse((build_dir / "template.yaml").read_text())
+    for name in absent_resources(document, dict(parameters or {})):
+        del document["Resources"][name]
+    document["Outputs"] = {
+        k: v for k, v in document.get("Outputs", {}).items() if v.get("Condition") not in _false(document, parameters)
+    }
+    target = build_dir / "template.deployed.yaml"
+    target.write_text(yaml_dump(document))
+    return target
+
+
+def _false(document: dict[str, Any], parameters: dict[str, str] | None) -> set[str]:
+    """The conditions that are false for these parameters."""
+    probe = {"Conditions": document.get("Conditions", {}), "Parameters": document.get("Parameters", {}),
+             "Resources": {f"_{c}": {"Condition": c} for c in document.get("Conditions", {})}}  # fmt: skip
+    return {name[1:] for name in absent_resources(probe, dict(parameters or {}))}
+
+
 def _refuse_undecodable_body() -> Response | None:
     """A body that is not UTF-8 gets the API's JSON 400, as the handler words it for a base64 body.
 

@@ -1,4 +1,5 @@
-"""Fixtures the integration tests share: the Docker-free local API, started once, always stopped."""
+"""Fixtures the integration tests share: the Docker-free local API and the real `sam local start-api` on the
+Lambda-like image, each started once, always stopped."""
 
 import subprocess
 import sys
@@ -55,4 +56,73 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         stop_process(server, timeout=10)
+        log.close()
+
+
+SAM = str(ROOT / ".venv" / "bin" / "sam")
+BUILD = ROOT / ".aws-sam" / "build"
+
+
+@pytest.fixture(scope="session")
+def lambda_image() -> Iterator[str]:
+    """The Lambda-like image for the template's runtime (windpitch_local.image); a dockerd started for it is
+    stopped at the end of the session. Skipped, with the reason, where no Docker engine can be started."""
+    from samcli.yamlhelper import yaml_parse
+
+    from windpitch_local.image import DockerUnavailable, build, ensure_docker, stop_docker
+
+    if not (BUILD / "template.yaml").exists():
+        pytest.skip("no sam build output: run `make build` (needs a trained model)")
+    runtime = yaml_parse((ROOT / "template.yaml").read_text())["Globals"]["Function"]["Runtime"]
+    try:
+        engine = ensure_docker()
+    except DockerUnavailable as exc:
+        pytest.skip(f"no Docker engine can be started here: {exc}")
+    try:
+        built = build(runtime.removeprefix("python"), quiet=True)
+    except DockerUnavailable as exc:  # no debootstrap: the image cannot be made here
+        stop_docker(engine)
+        pytest.skip(f"the Lambda-like image cannot be built here: {exc}")
+    try:
+        yield built
+    finally:
+        stop_docker(engine)
+
+
+@pytest.fixture(scope="session")
+def sam_api(lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`sam local start-api` on a free 127.0.0.1 port: SAM's own emulator, a container per function from the
+    Lambda-like image (kept warm once started), for the whole session."""
+    import os
+
+    from windpitch_local.api import deployed_template
+
+    template = deployed_template(BUILD, {"AllowedOrigin": "http://127.0.0.1:8080"})
+    port = free_port()
+    log = (tmp_path_factory.mktemp("sam-api") / "sam.log").open("w+")
+    server = subprocess.Popen(
+        [SAM, "local", "start-api", "--template", str(template), "--host", "127.0.0.1",
+         "--port", str(port), "--invoke-image", lambda_image, "--skip-pull-image", "--warm-containers", "LAZY",
+         # The dashboard's local origin, as the in-process API allows it (windpitch_local.api).
+         "--parameter-overrides", "AllowedOrigin=http://127.0.0.1:8080"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"sam local start-api exited: {log.read()[-3000:]}")
+            try:
+                if requests.get(f"{url}/health", timeout=30).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        else:
+            log.seek(0)
+            pytest.fail(f"sam local start-api did not answer /health within 120 s: {log.read()[-3000:]}")
+        yield url
+    finally:
+        stop_process(server, timeout=30)  # SAM stops and removes its containers on SIGTERM
         log.close()

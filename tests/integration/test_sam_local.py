@@ -2,7 +2,7 @@
 
 Each function runs in its container from `.aws-sam/build` (SAM adds the built layers to the image), on the
 events `sam local generate-event` produced, and must answer exactly what the in-process handler answers.
-Skipped, with the reason, only where no Docker engine runs or can be started.
+Skipped, with the reason, only where no Docker engine runs or can be started (the `lambda_image` fixture).
 """
 
 from __future__ import annotations
@@ -10,41 +10,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from samcli.yamlhelper import yaml_parse
 
 from tests.conftest import EVENTS, ROOT
 
 pytestmark = pytest.mark.integration
 SAM = str(ROOT / ".venv" / "bin" / "sam")
 BUILD = ROOT / ".aws-sam" / "build"
-RUNTIME = yaml_parse((ROOT / "template.yaml").read_text())["Globals"]["Function"]["Runtime"]
-
-
-@pytest.fixture(scope="module")
-def image() -> Iterator[str]:
-    """The image for the template's runtime; a dockerd this module started is stopped after it."""
-    from windpitch_local.image import DockerUnavailable, build, ensure_docker, stop_docker
-
-    if not (BUILD / "template.yaml").exists():
-        pytest.skip("no sam build output: run `make build` (needs a trained model)")
-    try:
-        engine = ensure_docker()
-    except DockerUnavailable as exc:
-        pytest.skip(f"no Docker engine can be started here: {exc}")
-    try:
-        built = build(RUNTIME.removeprefix("python"), quiet=True)
-    except DockerUnavailable as exc:  # no debootstrap: the image cannot be made here
-        stop_docker(engine)
-        pytest.skip(f"the Lambda-like image cannot be built here: {exc}")
-    try:
-        yield built
-    finally:
-        stop_docker(engine)
 
 
 def sam_invoke(function: str, event: Path, image: str) -> dict[str, Any]:
@@ -71,10 +46,10 @@ def sam_invoke(function: str, event: Path, image: str) -> dict[str, Any]:
     ],
 )
 def test_each_api_function_answers_in_its_container_as_in_process(
-    image: str, functions: dict[str, Any], lambda_context: Any, function: str, event: str, capsys: Any
+    lambda_image: str, functions: dict[str, Any], lambda_context: Any, function: str, event: str
 ) -> None:
     path = EVENTS / "api" / f"{event}.json"
-    in_container = sam_invoke(function, path, image)
+    in_container = sam_invoke(function, path, lambda_image)
     in_process = functions["health" if function == "HealthFunction" else "predict"].lambda_handler(
         json.loads(path.read_text()), lambda_context
     )
