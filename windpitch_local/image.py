@@ -7,8 +7,9 @@ the closest thing from what can be fetched:
 
 1. a Debian root file system from ``debootstrap`` (``--variant=minbase`` with ``python3``): bookworm for
    Python 3.11, trixie for Python 3.13;
-2. the Runtime Interface Client (``awslambdaric``, pinned, manylinux wheels for that Python) in
-   ``/var/runtime``, and ``/var/runtime/bootstrap`` that starts it on ``$_HANDLER``, as the AWS base images do;
+2. the Runtime Interface Client (``awslambdaric``, pinned, manylinux wheels for that Python) and boto3 (which
+   Lambda's runtime provides) in ``/var/runtime``, and ``/var/runtime/bootstrap`` that starts the client on
+   ``$_HANDLER``, as the AWS base images do;
 3. ``docker import`` of that tree as ``windpitch/lambda-python:<version>``, labelled with the recipe's hash.
 
 SAM CLI brings the Runtime Interface Emulator itself (mounted at ``/var/rapid``) and adds the function's
@@ -41,8 +42,13 @@ ROOT: Final = Path(__file__).resolve().parents[1]
 REPOSITORY: Final = "windpitch/lambda-python"
 SUITES: Final = {"3.11": "bookworm", "3.13": "trixie"}  # Debian's Python 3.11 and 3.13
 MIRROR: Final = "http://deb.debian.org/debian"
-# The runtime interface client and what it imports, pinned (wheels exist for cp311 and cp313).
-RUNTIME_PACKAGES: Final = ("awslambdaric==4.2.2", "simplejson==4.3.0", "snapshot-restore-py==1.0.0")
+# The runtime interface client and what it imports, pinned (wheels exist for cp311 and cp313); and boto3, which
+# Lambda's Python runtimes carry in /var/runtime (the layers leave it out), at the versions the tests run.
+RUNTIME_PACKAGES: Final = (
+    "awslambdaric==4.2.2", "simplejson==4.3.0", "snapshot-restore-py==1.0.0",
+    "boto3==1.43.108", "botocore==1.43.127", "s3transfer==0.19.3", "jmespath==1.1.0",
+    "python-dateutil==2.9.0.post0", "six==1.17.0", "urllib3==2.8.0",
+)  # fmt: skip
 BOOTSTRAP: Final = """#!/bin/sh
 # Lambda's Python bootstrap, as the AWS base images start it: the runtime interface client runs $_HANDLER.
 export PYTHONPATH="/var/runtime:/var/task:/opt/python${PYTHONPATH:+:$PYTHONPATH}"
@@ -120,6 +126,17 @@ def _docker_answers() -> bool:
         return False
 
 
+def project_network(name: str = "windpitch-local") -> str:
+    """The project's own bridge network (created when absent); its gateway address, which a server on this
+    machine binds to be reachable from that network's containers (and from nowhere beyond this machine)."""
+    inspect = ["docker", "network", "inspect", name, "--format", "{{ (index .IPAM.Config 0).Gateway }}"]
+    done = subprocess.run(inspect, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        _run(["docker", "network", "create", "--driver", "bridge", name], "docker network create")
+        done = subprocess.run(inspect, capture_output=True, text=True, check=True)  # noqa: S603
+    return done.stdout.strip()
+
+
 def image_recipe(python: str) -> str | None:
     """The recipe hash the local image ``windpitch/lambda-python:<python>`` was built from, if it exists."""
     done = subprocess.run(  # noqa: S603
@@ -168,6 +185,7 @@ def _root_file_system(python: str, tarball: Path, quiet: bool) -> None:
         _say(quiet, f"the runtime interface client for Python {python}: {', '.join(RUNTIME_PACKAGES)}")
         _run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:",
               "--python-version", python, "--implementation", "cp", "--platform", "manylinux2014_x86_64",
+              "--platform", "any",
               "--target", str(root / "var" / "runtime"), *RUNTIME_PACKAGES], "pip install awslambdaric")  # fmt: skip
         bootstrap = root / "var" / "runtime" / "bootstrap"
         bootstrap.write_text(BOOTSTRAP)

@@ -27,23 +27,29 @@ def free_port() -> int:
 
 
 class MotoServer:
-    """``python -m moto.server`` on ``127.0.0.1:port`` (0 = a free port); quiet, and stopped on exit."""
+    """``python -m moto.server`` on ``127.0.0.1:port`` (0 = a free port); quiet, and stopped on exit.
 
-    def __init__(self, port: int = 0, startup_s: float = 30.0) -> None:
+    ``host``: 127.0.0.1, or the gateway of the project's own Docker bridge network when containers on it must
+    reach the server (``sam local invoke --docker-network``): reachable from this machine and that network's
+    containers only.
+    """
+
+    def __init__(self, port: int = 0, startup_s: float = 30.0, host: str = HOST) -> None:
+        self.host = host
         self.port = port or free_port()
         self.startup_s = startup_s
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> MotoServer:
         with socket.socket() as sock:  # a clear error instead of a server that dies behind our back
-            if sock.connect_ex((HOST, self.port)) == 0:
-                raise OSError(f"port {self.port} on {HOST} is already in use (another local stack running?)")
+            if sock.connect_ex((self.host, self.port)) == 0:
+                raise OSError(f"port {self.port} on {self.host} is already in use (another local stack running?)")
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)],
+            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -55,3 +55,47 @@ def test_each_api_function_answers_in_its_container_as_in_process(
     )
     assert in_container["statusCode"] == in_process["statusCode"]
     assert json.loads(in_container["body"]) == json.loads(in_process["body"])
+
+
+def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: str, tmp_path: Path) -> None:
+    """BatchFunction in its container, on SAM's scheduled event, scoring a raw file in moto's S3. moto listens
+    on the gateway of the project's own bridge network, which the container joins (reachable from this machine
+    and that network only)."""
+    import boto3
+    import pandas as pd
+
+    from tests.conftest import scada_bytes, synthetic_scada
+    from windpitch_local.api import deployed_template
+    from windpitch_local.image import project_network
+    from windpitch_local.s3 import MotoServer
+
+    gateway = project_network()
+    frame = synthetic_scada(144, seed=3, freq="10min", start="2015-07-01")
+    env_vars = tmp_path / "env.json"  # the template's !Ref values that have no local meaning; inline, no queue
+    env_vars.write_text(json.dumps({"BatchFunction": {"WINDPITCH_BUCKET": "windpitch-sam", "WORK_QUEUE_URL": ""}}))
+    with MotoServer(host=gateway) as server:
+        s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="eu-west-3",
+                          aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+        s3.create_bucket(Bucket="windpitch-sam", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+        s3.put_object(Bucket="windpitch-sam", Key="raw/2015-07-01.csv", Body=scada_bytes(frame))
+        done = subprocess.run(
+            [SAM, "local", "invoke", "BatchFunction", "-e", str(EVENTS / "batch" / "scheduled.json"),
+             "--template", str(deployed_template(BUILD)), "--invoke-image", lambda_image, "--skip-pull-image",
+             "--docker-network", "windpitch-local", "--env-vars", str(env_vars),
+             "--parameter-overrides", f"LocalS3EndpointUrl={server.endpoint}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+            env={**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_ACCESS_KEY_ID": "local",
+                 "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "eu-west-3"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        assert "rows_in" in summary, (summary, done.stderr[-2500:])
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="windpitch-sam")["Contents"]]
+        parts = [k for k in keys if k.startswith("predictions/")]
+        import io
+
+        rows = sum(len(pd.read_parquet(io.BytesIO(s3.get_object(Bucket="windpitch-sam", Key=k)["Body"].read())))
+                   for k in parts)  # fmt: skip
+    assert (summary["rows_in"], summary["rows_scored"]) == (len(frame), len(frame)), summary
+    assert f"manifests/run-{summary['run_id']}.json" in keys
+    assert rows == len(frame)

@@ -284,3 +284,11 @@ def test_landed_files_reach_the_workers_through_a_queue_with_a_dead_letter_queue
     sender = props("UnitsQueuePolicy")["PolicyDocument"]["Statement"][0]
     assert sender["Principal"] == {"Service": "s3.amazonaws.com"}
     assert sender["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_only_sam_local_points_the_batch_at_another_s3() -> None:
+    """LocalS3EndpointUrl is empty unless a local run sets it; the batch functions read it, nothing else does."""
+    assert TEMPLATE["Parameters"]["LocalS3EndpointUrl"]["Default"] == ""
+    readers = {f for f in FUNCTIONS if "WINDPITCH_S3_ENDPOINT_URL" in environment(f)}
+    assert readers == {"BatchFunction", "WorkerFunction"}
+    assert environment("BatchFunction")["WINDPITCH_S3_ENDPOINT_URL"] == {"Ref": "LocalS3EndpointUrl"}

@@ -7,6 +7,7 @@ mode with backoff; what remains is raised. A conditional write that loses a race
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from windpitch.errors import StoreUnavailable
 
+ENDPOINT_ENV = "WINDPITCH_S3_ENDPOINT_URL"
 RETRIES = Config(
     retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30, max_pool_connections=16
 )
@@ -41,7 +43,10 @@ class S3Store:
 
     def __init__(self, bucket: str, client: Any = None) -> None:
         self.bucket = bucket
-        self.client = client or boto3.client("s3", config=RETRIES)
+        # WINDPITCH_S3_ENDPOINT_URL: set only under sam local on Docker (the LocalS3EndpointUrl parameter), where
+        # the container reaches a local emulator; empty when deployed, and AWS_ENDPOINT_URL_S3 still applies.
+        endpoint = os.environ.get(ENDPOINT_ENV) or None
+        self.client = client or boto3.client("s3", config=RETRIES, endpoint_url=endpoint)
 
     @classmethod
     def connect(cls, bucket: str, endpoint_url: str | None = None) -> S3Store:
