@@ -252,3 +252,30 @@ def test_an_aggregation_that_died_after_its_manifest_is_not_counted_again(
     assert aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).status == "nothing to do"
     assert sum(m["rows_in"] for m in manifests(s3)) == len(frame)
     assert not bucket_snapshot(s3, "state/results/")
+
+
+def test_a_new_version_with_fewer_slices_replaces_every_output_of_the_old(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,152 lines in four slices, then a corrected file of 500 lines in two: only the new rows remain."""
+    monkeypatch.setenv("BATCH_SLICE_LINES", "300")
+    frame = two_days()
+    bad = frame.astype({"Ws_avg": object})
+    bad.loc[1000, "Ws_avg"] = "fast"  # quarantined in the old version's last slice
+    s3.put_object(Bucket=BUCKET, Key="raw/both-days.csv", Body=scada_bytes(bad))
+    drain(queue, functions)
+    aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG)
+    corrected = frame.head(500)
+    s3.put_object(Bucket=BUCKET, Key="raw/both-days.csv", Body=scada_bytes(corrected))
+
+    drain(queue, functions)
+    manifest = aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).as_dict()
+
+    assert (manifest["files_in"], manifest["rows_in"]) == (2, 500)
+    published = predictions(s3)
+    assert len(published) == 500
+    stamps = pd.to_datetime(corrected["Date_time"], utc=True).dt.tz_convert("UTC")
+    assert sorted(published["timestamp"]) == sorted(stamps)
+    assert not [k for k in bucket_snapshot(s3, "quarantine/") if k.endswith("rows.csv")], "the old slice's rejects"
+    counts = list(bucket_snapshot(s3, "monitoring/counts/"))
+    assert len(counts) == 2, counts

@@ -70,7 +70,10 @@ def test_the_batch_writes_only_its_output_prefixes() -> None:
                 by_action.setdefault(action, set()).update(resource_prefixes(statement))
     assert set(by_action) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     assert by_action["s3:PutObject"] == OUTPUT_PREFIXES, "raw/ and site/ are never written by the batch"
-    assert by_action["s3:DeleteObject"] == {"state/leases/", "state/results/"}  # results: once committed
+    # Leases; results once committed; a superseded version's extra slices (never raw/, manifests/ or site/).
+    assert by_action["s3:DeleteObject"] == {
+        "state/leases/", "state/results/", "predictions/", "quarantine/", "monitoring/counts/", "shadow/"
+    }  # fmt: skip
     assert "raw/" in by_action["s3:GetObject"]
     assert "site/" not in by_action["s3:GetObject"]
     # The registry is read (the challenger), never written: publishing a model is a person's act, not the batch's.

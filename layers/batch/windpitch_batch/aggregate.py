@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,6 +41,8 @@ from .store import Conflict, NotFound, S3Store
 from .worker import DONE, RESULTS, committed_run
 
 AGGREGATOR_LEASE = f"{paths.STATE}leases/aggregator"  # expires with the other leases
+KEYS = f"{paths.STATE}keys/"
+_PART = re.compile(r"([0-9a-f]{16})(?:-(\d{4}))?(?=[./])")  # an output's part: digest(key), and its slice
 
 
 def aggregate(
@@ -90,6 +93,7 @@ def _commit(
     states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
     monitored = update_monitoring(store, model, states, config.monitoring, started)
     shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started)
+    supersede(store, results)
     for result in results:
         store.put(f"{DONE}{result.unit}.json", json_bytes({"run": run_id, "key": result.key}), JSON)
     manifest = _manifest(run_id, model, config=config, started=started, finished=now(), results=results,
@@ -104,10 +108,40 @@ def _commit(
     return manifest
 
 
+def supersede(store: S3Store, results: list[UnitResult]) -> None:
+    """A new version of a raw file replaces its old version's outputs: those of the same slice are rewritten
+    under the same names, and this deletes the rest (the old version had more slices, or was sliced and is now
+    whole, or the reverse). ``state/keys/<digest(key)>.json`` remembers each file's committed outputs.
+
+    Done before the manifest: an aggregation that dies after it leaves only what the new version replaces.
+    """
+    by_key: dict[str, list[UnitResult]] = {}
+    for result in results:
+        by_key.setdefault(result.key, []).append(result)
+    for key, units in by_key.items():
+        part, etag, slices = digest(key), units[-1].etag, units[-1].slices
+        index = f"{KEYS}{part}.json"
+        try:
+            old = json.loads(store.get(index)[0])
+        except NotFound:
+            old = None
+        outputs = sorted({o for u in units if u.etag == etag for o in u.outputs})
+        if old is not None and old.get("etag") == etag:
+            outputs = sorted({*old.get("outputs", []), *outputs})
+        elif old is not None:
+            kept = {None} if slices <= 1 else {f"{k:04d}" for k in range(slices)}
+            for output in old.get("outputs", []):
+                found = _PART.search(output)
+                if found and found.group(1) == part and found.group(2) not in kept:
+                    _quietly(store.delete, output)
+        store.put(index, json_bytes({"key": key, "etag": etag, "slices": slices, "outputs": outputs}), JSON)
+
+
 def _load(store: S3Store, unit: str) -> UnitResult:
     summary = json.loads(store.get(f"{RESULTS}{unit}.json")[0])
     result = UnitResult(summary["key"], summary["etag"], summary["unit"], summary["rows_in"], summary["rows_scored"],
-                        summary["rows_rejected"], summary["outputs"], summary["rejected_file"])  # fmt: skip
+                        summary["rows_rejected"], summary["outputs"], summary["rejected_file"],
+                        slices=max(1, int(summary.get("slices", 1))))  # fmt: skip
     try:
         rows = pd.read_parquet(io.BytesIO(store.get(f"{RESULTS}{unit}.parquet")[0]))
     except NotFound:

@@ -87,6 +87,7 @@ class UnitResult:
     outputs: list[str] = field(default_factory=list)
     rejected_file: str | None = None  # the reason, when the whole file is quarantined
     scored: pd.DataFrame | None = None
+    slices: int = 1  # of its file, when the fan-out scored it in slices
 
     def summary(self) -> dict[str, Any]:
         return {
