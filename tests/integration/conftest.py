@@ -61,6 +61,18 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 SAM = str(ROOT / ".venv" / "bin" / "sam")
 BUILD = ROOT / ".aws-sam" / "build"
+# SAM CLI gives a function's declared variables the value the shell has for them, before the template's: the
+# tests' own process holds some (an in-process runner sets a function's environment), so they are left out.
+_FUNCTION_VARIABLES = ("WINDPITCH_", "WORK_QUEUE_URL", "POWERTOOLS_", "DETECTOR_", "MONITORING_", "BATCH_",
+                       "CHALLENGER_", "SCHEDULE_", "DASHBOARD_", "AWS_ENDPOINT_URL")  # fmt: skip
+
+
+def sam_environment(**extra: str) -> dict[str, str]:
+    """The environment for a `sam local` command: this one's, without the functions' variables."""
+    import os
+
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(_FUNCTION_VARIABLES)}
+    return {**kept, "SAM_CLI_TELEMETRY": "0", **extra}
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +105,6 @@ def lambda_image() -> Iterator[str]:
 def sam_api(lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`sam local start-api` on a free 127.0.0.1 port: SAM's own emulator, a container per function from the
     Lambda-like image (kept warm once started), for the whole session."""
-    import os
-
     from windpitch_local.api import deployed_template
 
     template = deployed_template(BUILD, {"AllowedOrigin": "http://127.0.0.1:8080"})
@@ -105,7 +115,7 @@ def sam_api(lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
          "--port", str(port), "--invoke-image", lambda_image, "--skip-pull-image", "--warm-containers", "LAZY",
          # The dashboard's local origin, as the in-process API allows it (windpitch_local.api).
          "--parameter-overrides", "AllowedOrigin=http://127.0.0.1:8080"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=sam_environment(),
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:

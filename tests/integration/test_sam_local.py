@@ -8,7 +8,6 @@ Skipped, with the reason, only where no Docker engine runs or can be started (th
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EVENTS, ROOT
+from tests.integration.conftest import sam_environment
 
 pytestmark = pytest.mark.integration
 SAM = str(ROOT / ".venv" / "bin" / "sam")
@@ -28,7 +28,7 @@ def sam_invoke(function: str, event: Path, image: str) -> dict[str, Any]:
         [SAM, "local", "invoke", function, "-e", str(event), "--template", str(BUILD / "template.yaml"),
          "--invoke-image", image, "--skip-pull-image"],
         cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        env=sam_environment(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -71,9 +71,11 @@ def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: st
 
     gateway = project_network()
     frame = synthetic_scada(144, seed=3, freq="10min", start="2015-07-01")
-    env_vars = tmp_path / "env.json"  # the template's !Ref values that have no local meaning; inline, no queue
-    env_vars.write_text(json.dumps({"BatchFunction": {"WINDPITCH_BUCKET": "windpitch-sam", "WORK_QUEUE_URL": ""}}))
+    env_vars = tmp_path / "env.json"
     with MotoServer(host=gateway) as server:
+        # The template's !Ref values that mean nothing locally; inline (no queue); the S3 of moto on the network.
+        env_vars.write_text(json.dumps({"BatchFunction": {"WINDPITCH_BUCKET": "windpitch-sam", "WORK_QUEUE_URL": "",
+                                                          "WINDPITCH_S3_ENDPOINT_URL": server.endpoint}}))  # fmt: skip
         s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="eu-west-3",
                           aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
         s3.create_bucket(Bucket="windpitch-sam", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
@@ -81,11 +83,10 @@ def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: st
         done = subprocess.run(
             [SAM, "local", "invoke", "BatchFunction", "-e", str(EVENTS / "batch" / "scheduled.json"),
              "--template", str(deployed_template(BUILD)), "--invoke-image", lambda_image, "--skip-pull-image",
-             "--docker-network", "windpitch-local", "--env-vars", str(env_vars),
-             "--parameter-overrides", f"LocalS3EndpointUrl={server.endpoint}"],
+             "--docker-network", "windpitch-local", "--env-vars", str(env_vars)],
             cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-            env={**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_ACCESS_KEY_ID": "local",
-                 "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "eu-west-3"},
+            env=sam_environment(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
+                                AWS_DEFAULT_REGION="eu-west-3"),
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
         summary = json.loads(done.stdout.strip().splitlines()[-1])
