@@ -279,3 +279,42 @@ def test_a_new_version_with_fewer_slices_replaces_every_output_of_the_old(
     assert not [k for k in bucket_snapshot(s3, "quarantine/") if k.endswith("rows.csv")], "the old slice's rejects"
     counts = list(bucket_snapshot(s3, "monitoring/counts/"))
     assert len(counts) == 2, counts
+
+
+def test_the_challenger_is_scored_in_shadow_by_the_workers_and_compared_by_the_aggregation(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, synthetic_challenger_dir: Any,
+    synthetic_model_dir: Any, tmp_path: Any,
+) -> None:  # fmt: skip
+    """Workers score the challenger beside the live model; the aggregation compares them. Rows a worker scored
+    under a challenger the pointer has since left are not taken for the new one's."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from windpitch_batch import registry
+
+    store, now = S3Store(BUCKET, s3), datetime(2026, 11, 26, tzinfo=UTC)
+    first = registry.publish(store, synthetic_challenger_dir, now)["version"]
+    registry.set_challenger(store, first, now)
+    frame = upload_days(s3)
+    drain(queue, functions)
+    manifest = aggregate(store, pitch_model, CONFIG).as_dict()
+    assert manifest["shadow"]["challenger"] == first
+    report = json.loads(bucket_snapshot(s3, "shadow/latest.json")["shadow/latest.json"])
+    producing = int(pd.to_numeric(frame["P_avg"]).gt(0).sum())
+    assert report["overall"]["n"] == producing > 0
+
+    twin = tmp_path / "twin"
+    shutil.copytree(synthetic_model_dir, twin)
+    card = json.loads((twin / "model_card.json").read_text())
+    card["version"] = "second"
+    (twin / "model_card.json").write_text(json.dumps(card))
+    registry.publish(store, twin, now)
+    s3.put_object(Bucket=BUCKET, Key="raw/later.csv", Body=scada_bytes(frame.head(8)))  # scored under `first`
+    drain(queue, functions)
+    registry.set_challenger(store, "second", now)  # the pointer moves before the aggregation
+
+    aggregate(store, pitch_model, CONFIG)
+
+    state = json.loads(bucket_snapshot(s3, "dashboard/turbines/R80711.json")["dashboard/turbines/R80711.json"])
+    assert state["shadow_version"] == "second"
+    assert all(v is None for v in state["series"]["shadow"])

@@ -34,7 +34,7 @@ from . import config as paths
 from .config import SHORT_CACHE, BatchConfig
 from .monitoring import update_monitoring
 from .outputs import digest, json_bytes
-from .registry import challenger_for
+from .registry import Challenger, challenger_for
 from .run import JSON, RunOutcome, UnitResult, _manifest, _quietly, take_lease, update_dashboard
 from .shadow import update_shadow
 from .store import Conflict, NotFound, S3Store
@@ -69,8 +69,11 @@ def aggregate(
                 fresh.append(unit)
         if not fresh:
             return RunOutcome("nothing to do")
-        results = [_load(store, unit) for unit in fresh[:limit]]
-        manifest = _commit(store, model, config, results, started=started, now=now, left=len(fresh) - limit)
+        challenger = challenger_for(store, model, config.challenger)
+        shadowing = challenger.version if challenger is not None and challenger.model is not None else None
+        results = [_load(store, unit, shadowing) for unit in fresh[:limit]]
+        manifest = _commit(store, model, config, results, started=started, now=now, left=len(fresh) - limit,
+                           challenger=challenger)  # fmt: skip
         for unit in fresh[:limit]:
             _forget(store, unit)
         return RunOutcome("committed", manifest=manifest)
@@ -87,8 +90,8 @@ def _commit(
     started: datetime,
     now: Callable[[], datetime],
     left: int,
+    challenger: Challenger | None,
 ) -> dict[str, Any]:
-    challenger = challenger_for(store, model, config.challenger)
     run_id = digest(model.info.version, "aggregate", *(r.unit for r in results))
     states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
     monitored = update_monitoring(store, model, states, config.monitoring, started)
@@ -137,7 +140,8 @@ def supersede(store: S3Store, results: list[UnitResult]) -> None:
         store.put(index, json_bytes({"key": key, "etag": etag, "slices": slices, "outputs": outputs}), JSON)
 
 
-def _load(store: S3Store, unit: str) -> UnitResult:
+def _load(store: S3Store, unit: str, shadowing: str | None) -> UnitResult:
+    """A finished unit's summary and rows; the challenger's answers kept only if they are ``shadowing``'s."""
     summary = json.loads(store.get(f"{RESULTS}{unit}.json")[0])
     result = UnitResult(summary["key"], summary["etag"], summary["unit"], summary["rows_in"], summary["rows_scored"],
                         summary["rows_rejected"], summary["outputs"], summary["rejected_file"],
@@ -148,6 +152,8 @@ def _load(store: S3Store, unit: str) -> UnitResult:
         rows = pd.DataFrame()
     if len(rows):
         rows["timestamp"] = pd.to_datetime(rows["timestamp"], utc=True)
+        if summary.get("shadowed") != shadowing and "shadow_expected_deg" in rows:
+            rows["shadow_expected_deg"] = float("nan")  # another challenger's (or none): not this comparison's
     result.scored = rows
     return result
 

@@ -186,7 +186,8 @@ def work_unit(
         except Exception as exc:
             record_failure(store, ref, unit, exc)
             raise
-        write_result(store, result, ref)
+        shadowed = str(challenger.version) if challenger is not None and challenger.model is not None else None
+        write_result(store, result, ref, shadowed)
     finally:
         _quietly(store.delete, lease_key(unit))
     return Worked(ref, "scored", result.rows_in)
@@ -212,14 +213,17 @@ def committed_run(store: S3Store, unit: str) -> str | None:
     return str(run)
 
 
-def write_result(store: S3Store, result: UnitResult, ref: UnitRef) -> None:
-    """The rows the dashboard merges (Parquet), then the summary: the summary's presence is the unit's end."""
+def write_result(store: S3Store, result: UnitResult, ref: UnitRef, shadowed: str | None = None) -> None:
+    """The rows the dashboard merges (Parquet), then the summary: the summary's presence is the unit's end.
+
+    ``shadowed``: the challenger whose answers the rows carry, so that an aggregation under another challenger
+    (the pointer moved while the unit was in flight) does not take them for its own."""
     rows = result.scored if result.scored is not None else pd.DataFrame()
     columns = ["turbine", *SERIES.values()]
     series = rows.reindex(columns=columns) if len(rows) else pd.DataFrame({c: [] for c in columns})
     series = series.assign(turbine=series["turbine"].astype(str))
     store.put(f"{RESULTS}{result.unit}.parquet", parquet_bytes(series), PARQUET)
-    summary = {**result.summary(), "slice": ref.slice, "slices": ref.slices}
+    summary = {**result.summary(), "slice": ref.slice, "slices": ref.slices, "shadowed": shadowed}
     store.put(f"{RESULTS}{result.unit}.json", json_bytes(summary), JSON)
 
 
