@@ -54,9 +54,13 @@ model: $(STAMP)  ## train the model into the layer (when SCADA data is found)
 		echo "model: no SCADA data found; real-data tests will skip (see README: Data)"; \
 	fi
 
-build: $(STAMP) model  ## sam build: layers (numpy-only runtime, bytecode compiled) and functions, no Docker
+# ARCH=arm64 builds for Graviton (deploy with --parameter-overrides Architecture=arm64); the local stack runs the
+# x86_64 build on this machine, so build ARCH=x86_64 (the default) again to run it.
+ARCH ?= x86_64
+build: $(STAMP) model  ## sam build: layers (numpy-only runtime, bytecode compiled) and functions, no Docker (ARCH=arm64)
 	@if [ -f $(CARD) ]; then \
-		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --cached --parallel; \
+		LAMBDA_ARCH=$(ARCH) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --cached --parallel \
+			--cache-dir .aws-sam/cache-$(ARCH) --parameter-overrides Architecture=$(ARCH); \
 	else \
 		echo "build: skipped, no trained model (see README: Data)"; \
 	fi

@@ -77,3 +77,29 @@ def test_each_function_with_its_layers_fits_the_budget(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     for origin in done.stdout.split():
         assert origin.startswith(str(build)), f"{origin} is not from the built layers"
+
+
+@pytest.mark.real_data
+def test_the_arm64_build_carries_aarch64_wheels_and_fits_the_budgets(tmp_path: Path) -> None:
+    """`make build ARCH=arm64`'s build: every compiled wheel is aarch64, and each function fits, as for x86_64."""
+    if not (default_model_dir() / CARD_FILE).exists():
+        pytest.skip("no trained model in the layer: run `make model` (needs the SCADA data)")
+    build = tmp_path / "build-arm64"
+    done = subprocess.run(
+        [SAM, "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache"),
+         "--parameter-overrides", "Architecture=arm64"],
+        cwd=ROOT, env={**ENV, "LAMBDA_ARCH": "arm64"}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    tags = {
+        wheel.parent.name: {line.split(": ", 1)[1] for line in wheel.read_text().splitlines() if line.startswith("Tag")}
+        for wheel in build.glob("*Layer/python/*.dist-info/WHEEL")
+    }
+    compiled = {name: t for name, t in tags.items() if not any(tag.endswith("-any") for tag in t)}
+    assert compiled and all(all(tag.endswith("aarch64") for tag in t) for t in compiled.values()), compiled
+    assert any(name.startswith("numpy-") for name in compiled)
+    layers = tree_bytes(build / "ModelLayer") + tree_bytes(build / "DepsLayer")
+    for function in ("HealthFunction", "PredictFunction"):
+        assert tree_bytes(build / function) + layers <= BUDGET_BYTES, function
+    for function in ("BatchFunction", "WorkerFunction"):
+        assert tree_bytes(build / function) + layers + tree_bytes(build / "BatchLayer") <= BATCH_BUDGET_BYTES, function

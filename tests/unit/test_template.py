@@ -295,3 +295,11 @@ def test_only_sam_local_points_the_batch_at_another_s3() -> None:
     readers = {f for f in FUNCTIONS if "WINDPITCH_S3_ENDPOINT_URL" in environment(f)}
     assert readers == {"BatchFunction", "WorkerFunction"}
     assert environment("BatchFunction")["WINDPITCH_S3_ENDPOINT_URL"] == {"Ref": "LocalS3EndpointUrl"}
+
+
+def test_the_processor_is_one_parameter_for_functions_and_layers() -> None:
+    assert TEMPLATE["Parameters"]["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
+    assert TEMPLATE["Globals"]["Function"]["Architectures"] == [{"Ref": "Architecture"}]
+    layers = [r for r in RESOURCES.values() if r["Type"] == "AWS::Serverless::LayerVersion"]
+    assert layers and all(r["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}] for r in layers)
+    assert all(r["Metadata"]["BuildArchitecture"] == {"Ref": "Architecture"} for r in layers)
