@@ -52,6 +52,9 @@ class MotoServer:
             [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C at the terminal stops the stack, which stops this server last, after the
+            # processes that still talk to it.
+            start_new_session=True,
         )
         deadline = time.monotonic() + self.startup_s
         while time.monotonic() < deadline:

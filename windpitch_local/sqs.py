@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 import resource
+import signal
 import sys
 import time
 import uuid
@@ -155,6 +156,8 @@ def _worker_main(  # noqa: PLR0917 - a process target's arguments
     """One execution environment: the function's environment, its layers first, its handler, then poll."""
     import boto3  # noqa: PLC0415 - in the child, after its environment is set
 
+    # Ctrl-C reaches the whole process group: the parent stops the workers (its event), they finish their batch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(env)
     sys.path[:0] = layers
     if log:  # the function's JSON logs and metrics, as CloudWatch would keep them, not on the console
@@ -163,7 +166,11 @@ def _worker_main(  # noqa: PLR0917 - a process target's arguments
     client = boto3.client("sqs", endpoint_url=endpoint)
     mapping = EventSourceMapping(client, queue_url, lambda event: handler(event, WorkerContext()))
     while not stop.is_set():
-        mapping.poll()
+        try:
+            mapping.poll()
+        except Exception as exc:  # the queue unreachable for a moment: Lambda's poller waits and polls again
+            print(json.dumps({"message": "poll failed", "error": f"{type(exc).__name__}: {exc}"[:300]}), flush=True)
+            stop.wait(1.0)
     # What this execution environment used at its peak: a Lambda's memory setting must exceed it.
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"message": "worker stopped", "pid": os.getpid(), "peak_rss_mb": round(peak_mb, 1)}), flush=True)
