@@ -17,27 +17,23 @@ found committed and deleted. A lease (``state/leases/aggregator``) keeps two agg
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pandas as pd
 
 from windpitch.runtime import PitchModel
 
 from . import config as paths
-from .config import SHORT_CACHE, BatchConfig
-from .monitoring import update_monitoring
+from .config import BatchConfig
 from .outputs import digest, json_bytes
-from .registry import Challenger, challenger_for
-from .run import JSON, RunOutcome, UnitResult, _manifest, _quietly, take_lease, update_dashboard
-from .shadow import update_shadow
-from .store import Conflict, NotFound, S3Store
+from .registry import challenger_for
+from .run import JSON, RunOutcome, UnitResult, _quietly, commit_run, take_lease
+from .store import NotFound, S3Store
 from .worker import DONE, RESULTS, committed_run
 
 AGGREGATOR_LEASE = f"{paths.STATE}leases/aggregator"  # expires with the other leases
@@ -72,8 +68,16 @@ def aggregate(
         challenger = challenger_for(store, model, config.challenger)
         shadowing = challenger.version if challenger is not None and challenger.model is not None else None
         results = [_load(store, unit, shadowing) for unit in fresh[:limit]]
-        manifest = _commit(store, model, config, results, started=started, now=now, left=len(fresh) - limit,
-                           challenger=challenger)  # fmt: skip
+        # A new version's superseded outputs go first: before the monitoring sums its counts, before the commit.
+        supersede(store, results)
+        run_id = digest(model.info.version, "aggregate", *(r.unit for r in results))
+        manifest = commit_run(
+            store, model, config, results, run_id=run_id, started=started, now=now,
+            candidates=len(results) + max(len(fresh) - limit, 0), challenger=challenger,
+            ledger=lambda result: store.put(f"{DONE}{result.unit}.json",
+                                            json_bytes({"run": run_id, "key": result.key}), JSON),
+            marks={"fanned_out": True},
+        )  # fmt: skip
         for unit in fresh[:limit]:
             _forget(store, unit)
         return RunOutcome("committed", manifest=manifest)
@@ -81,42 +85,12 @@ def aggregate(
         _quietly(store.delete, AGGREGATOR_LEASE)
 
 
-def _commit(
-    store: S3Store,
-    model: PitchModel,
-    config: BatchConfig,
-    results: list[UnitResult],
-    *,
-    started: datetime,
-    now: Callable[[], datetime],
-    left: int,
-    challenger: Challenger | None,
-) -> dict[str, Any]:
-    run_id = digest(model.info.version, "aggregate", *(r.unit for r in results))
-    states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
-    monitored = update_monitoring(store, model, states, config.monitoring, started)
-    shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started)
-    supersede(store, results)
-    for result in results:
-        store.put(f"{DONE}{result.unit}.json", json_bytes({"run": run_id, "key": result.key}), JSON)
-    manifest = _manifest(run_id, model, config=config, started=started, finished=now(), results=results,
-                         states=states, candidates=len(results) + max(left, 0))  # fmt: skip
-    manifest["fanned_out"] = True
-    if monitored is not None:
-        manifest["monitoring"] = monitored
-    manifest["shadow"] = shadow
-    with contextlib.suppress(Conflict):
-        store.put(f"{paths.MANIFESTS}run-{run_id}.json", json_bytes(manifest), JSON, if_none_match=True)
-    store.put(f"{paths.DASHBOARD}manifest.json", json_bytes(manifest), JSON, cache_control=SHORT_CACHE)
-    return manifest
-
-
 def supersede(store: S3Store, results: list[UnitResult]) -> None:
     """A new version of a raw file replaces its old version's outputs: those of the same slice are rewritten
     under the same names, and this deletes the rest (the old version had more slices, or was sliced and is now
     whole, or the reverse). ``state/keys/<digest(key)>.json`` remembers each file's committed outputs.
 
-    Done before the manifest: an aggregation that dies after it leaves only what the new version replaces.
+    Done before the commit: an aggregation that dies after it leaves only what the new version replaces.
     """
     by_key: dict[str, list[UnitResult]] = {}
     for result in results:

@@ -191,9 +191,9 @@ def run_batch(
         )  # fmt: skip
         if not results:
             return _no_time(len(candidates))
-        manifest = _commit(
+        manifest = commit_run(
             store, model, config, results, run_id=run_id, started=started, now=now, candidates=len(candidates),
-            challenger=challenger,
+            challenger=challenger, ledger=lambda result: _ledger_entry(store, result, run_id),
         )  # fmt: skip
         return RunOutcome("committed", manifest=manifest)
     finally:
@@ -223,7 +223,7 @@ def _process_leased(
     return results
 
 
-def _commit(
+def commit_run(
     store: S3Store,
     model: PitchModel,
     config: BatchConfig,
@@ -234,13 +234,17 @@ def _commit(
     now: Callable[[], datetime],
     candidates: int,
     challenger: Challenger | None,
+    ledger: Callable[[UnitResult], object],
+    marks: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Dashboard state, then the ledger, then the manifest (the commit point, written only if absent)."""
+    """Dashboard state, monitoring and the shadow comparison, then each unit's ledger entry (``ledger``), then the
+    manifest (the commit point, written only if absent), with ``marks`` added to it. A scheduled run commits
+    what it scored; the fan-out's aggregation (:mod:`windpitch_batch.aggregate`) what the workers did."""
     states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
     monitored = update_monitoring(store, model, states, config.monitoring, started)
     shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started)
     for result in results:
-        store.put(f"{paths.STATE}processed/{result.unit}.{run_id}.json", json_bytes(result.summary()), JSON)
+        ledger(result)
     manifest = _manifest(
         run_id,
         model,
@@ -251,6 +255,7 @@ def _commit(
         states=states,
         candidates=candidates,
     )
+    manifest.update(marks or {})
     if monitored is not None:
         manifest["monitoring"] = monitored
     manifest["shadow"] = shadow
@@ -259,6 +264,11 @@ def _commit(
         store.put(f"{paths.MANIFESTS}run-{run_id}.json", json_bytes(manifest), JSON, if_none_match=True)
     store.put(f"{paths.DASHBOARD}manifest.json", json_bytes(manifest), JSON, cache_control=SHORT_CACHE)
     return manifest
+
+
+def _ledger_entry(store: S3Store, result: UnitResult, run_id: str) -> None:
+    """The scheduled run's ledger: ``state/processed/<unit>.<run>.json``, listed by the next run."""
+    store.put(f"{paths.STATE}processed/{result.unit}.{run_id}.json", json_bytes(result.summary()), JSON)
 
 
 def process_unit(
