@@ -13,6 +13,7 @@ dated copy under ``monitoring/date=D/``, and ``dashboard/monitoring.json`` for t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -66,24 +67,47 @@ def unit_counts(
 
 
 def count_uploads(part: str, counts: dict[str, dict[str, Any]]) -> list[tuple[str, bytes, str]]:
-    """One object per file, under its *last* day: a window that holds any of its days holds that one too
-    (the window ends at the newest data), so listing the window's days finds it; a backfill of two years is
-    one object, not 730."""
-    if not counts:
+    """The file's monitoring counts, as :func:`dated_upload` keeps them."""
+    return dated_upload(COUNTS, part, counts)
+
+
+def dated_upload(prefix: str, part: str, by_day: dict[str, Any]) -> list[tuple[str, bytes, str]]:
+    """One object per file, under its *last* day (``<prefix>date=D/part-<part>.json``): a window that holds
+    any of its days holds that one too (the window ends at the newest data), so listing the window's days finds
+    it; a backfill of two years is one object, not 730. Nothing for a file without a day."""
+    if not by_day:
         return []
-    last = max(counts)
-    return [(f"{COUNTS}date={last}/part-{part}.json", json_bytes({"days": counts}), "application/json")]
+    return [(f"{prefix}date={max(by_day)}/part-{part}.json", json_bytes({"days": by_day}), "application/json")]
+
+
+def window(states: dict[str, dict[str, Any]], days: int) -> list[str] | None:
+    """The window's days, newest first, ending on the newest day the turbines' series hold; None before any."""
+    last = max((s["series"]["time"][-1] for s in states.values() if s["series"]["time"]), default=None)
+    if last is None:
+        return None
+    end = pd.Timestamp(last).normalize()
+    return [(end - pd.Timedelta(days=k)).strftime("%Y-%m-%d") for k in range(days)]
+
+
+def dated_counts(store: S3Store, prefix: str, days: list[str]) -> Iterator[tuple[str, Any]]:
+    """Each ``(day, counts)`` of the window's days, from the objects :func:`dated_upload` wrote under them."""
+    wanted = set(days)
+    for listed in days:
+        for obj in store.list(f"{prefix}date={listed}/"):
+            try:
+                by_day = json.loads(store.get(obj.key)[0])["days"]
+            except NotFound:
+                continue  # replaced meanwhile by a new version of its file
+            yield from ((day, counts) for day, counts in by_day.items() if day in wanted)
 
 
 def update_monitoring(
     store: S3Store, model: PitchModel, states: dict[str, dict[str, Any]], settings: MonitorSettings, now: datetime
 ) -> dict[str, Any] | None:
     """Sum the window's counts, judge drift and the residuals' trends, publish; None before any data."""
-    last = max((s["series"]["time"][-1] for s in states.values() if s["series"]["time"]), default=None)
-    if last is None:
+    days = window(states, settings.window_days)
+    if days is None:
         return None
-    end = pd.Timestamp(last).normalize()
-    days = [(end - pd.Timedelta(days=k)).strftime("%Y-%m-%d") for k in range(settings.window_days)]
     totals = _sum_counts(store, days)
     # A verdict needs half the window's days: two days of a 28-day window are weather, not drift.
     enough = len(totals["days"]) * 2 >= settings.window_days
@@ -122,16 +146,8 @@ def update_monitoring(
 
 def _sum_counts(store: S3Store, days: list[str]) -> dict[str, Any]:
     totals: dict[str, Any] = {"rows": 0, "rejected": 0, "missing": 0, "inputs": {}, "months": {}, "days": set()}
-    window = set(days)
-    for listed in days:
-        for obj in store.list(f"{COUNTS}date={listed}/"):
-            try:
-                by_day = json.loads(store.get(obj.key)[0])["days"]
-            except NotFound:
-                continue
-            for day, counts in by_day.items():
-                if day in window:
-                    _add(totals, day, counts)
+    for day, counts in dated_counts(store, COUNTS, days):
+        _add(totals, day, counts)
     return totals
 
 

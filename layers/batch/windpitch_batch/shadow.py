@@ -16,7 +16,6 @@ and the reason: the dashboard and ``python -m windpitch model compare`` say so r
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Final
 
@@ -28,9 +27,10 @@ from windpitch.runtime import PitchModel
 from windpitch.shadow import EDGES, add_sums, empty_sums, grouped_error_sums, match_events, summarise
 
 from . import config as paths
+from .monitoring import dated_counts, dated_upload, window
 from .outputs import json_bytes
 from .registry import Challenger
-from .store import NotFound, S3Store
+from .store import S3Store
 
 SHADOW: Final = "shadow/"
 
@@ -63,12 +63,8 @@ def unit_sums(rows: pd.DataFrame, challenger_expected: npt.NDArray[np.float64]) 
 
 
 def count_uploads(version: str, part: str, sums: dict[str, dict[str, Any]]) -> list[tuple[str, bytes, str]]:
-    """One object per file under its last day (as the monitoring counts: a window that holds any of its days
-    holds that one)."""
-    if not sums:
-        return []
-    key = f"{counts_prefix(version)}date={max(sums)}/part-{part}.json"
-    return [(key, json_bytes({"days": sums}), "application/json")]
+    """The file's sums for ``version``, kept as the monitoring counts are (one object under its last day)."""
+    return dated_upload(counts_prefix(version), part, sums)
 
 
 def update_shadow(
@@ -107,9 +103,9 @@ def _comparison(
     now: datetime,
 ) -> dict[str, Any]:
     version = str(challenger.version)
-    last = max((s["series"]["time"][-1] for s in states.values() if s["series"]["time"]), default=None)
-    end = pd.Timestamp(last).normalize() if last else pd.Timestamp(now).normalize()
-    days = [(end - pd.Timedelta(days=k)).strftime("%Y-%m-%d") for k in range(window_days)]
+    today = pd.Timestamp(now).normalize()  # before any data: the window ends today, and holds nothing
+    days = window(states, window_days) or [(today - pd.Timedelta(days=k)).strftime("%Y-%m-%d")
+                                           for k in range(window_days)]  # fmt: skip
     sums = _window_sums(store, version, days)
     compared = {(day, turbine) for day, by_turbine in sums.items() for turbine in by_turbine}
     events = {
@@ -168,18 +164,8 @@ def _events_on(
 
 
 def _window_sums(store: S3Store, version: str, days: list[str]) -> dict[str, dict[str, Any]]:
-    window = set(days)
     out: dict[str, dict[str, Any]] = {}
-    for listed in days:
-        for obj in store.list(f"{counts_prefix(version)}date={listed}/"):
-            try:
-                by_day = json.loads(store.get(obj.key)[0])["days"]
-            except NotFound:
-                continue
-            for day, by_turbine in by_day.items():
-                if day not in window:
-                    continue
-                for turbine, group in by_turbine.items():
-                    have = out.setdefault(day, {}).get(turbine, empty_sums())
-                    out[day][turbine] = add_sums(have, group)
+    for day, by_turbine in dated_counts(store, counts_prefix(version), days):
+        for turbine, group in by_turbine.items():
+            out.setdefault(day, {})[turbine] = add_sums(out.get(day, {}).get(turbine, empty_sums()), group)
     return out
