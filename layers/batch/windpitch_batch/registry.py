@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from windpitch.artifacts import CARD_FILE, EXPORT_FILE, PIPELINE_FILE, PLOT_FILE, check_sha256
+from windpitch.artifacts import CARD_FILE, EXPORT_FILE, PIPELINE_FILE, PLOT_FILE
 from windpitch.errors import ModelUnavailable
 from windpitch.runtime import PitchModel
 
@@ -151,37 +151,49 @@ def load(store: S3Store, version: str) -> PitchModel:
     Raises:
         RegistryError: unknown version, an unreadable card, or an export that fails its check.
     """
+    return _verified(store, version, _files(store, version, (CARD_FILE, EXPORT_FILE)))
+
+
+def fetch_to(store: S3Store, version: str, out: Path) -> PitchModel:
+    """Copy ``version`` into the folder ``out`` (what a deployment packs into the layer): each file read once,
+    and nothing written unless the model verifies."""
+    files = _files(store, version, FILES)
+    model = _verified(store, version, files)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+    return model
+
+
+def _files(store: S3Store, version: str, names: tuple[str, ...]) -> dict[str, bytes]:
+    """The version's files among ``names`` that exist (the plot and the pipeline are optional: a Lambda reads
+    only the card and the export)."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = store.get(f"{MODELS}{version}/{name}")[0]
+        except NotFound:
+            continue
+    return found
+
+
+def _verified(store: S3Store, version: str, files: dict[str, bytes]) -> PitchModel:
     where = f"s3://{store.bucket}/{MODELS}{version}"
+    if CARD_FILE not in files or EXPORT_FILE not in files:
+        raise RegistryError(f"unknown model version {version!r}: nothing published at {where}/")
     try:
-        card = json.loads(store.get(card_key(version))[0])
-        export = store.get(f"{MODELS}{version}/{EXPORT_FILE}")[0]
-    except NotFound:
-        raise RegistryError(f"unknown model version {version!r}: nothing published at {where}/") from None
+        card = json.loads(files[CARD_FILE])
     except ValueError as exc:
         raise RegistryError(f"{where}/{CARD_FILE} is not JSON: {exc}") from None
     if not isinstance(card, dict):
         raise RegistryError(f"{where}/{CARD_FILE} is not a JSON object")
     try:
-        model = PitchModel.from_artifacts(card, export, where=where)
+        model = PitchModel.from_artifacts(card, files[EXPORT_FILE], where=where)
     except ModelUnavailable as exc:
         raise RegistryError(str(exc)) from None
     if model.info.version != version:
         raise RegistryError(f"{where}/ holds model {model.info.version}, not {version}")
     return model
-
-
-def fetch_to(store: S3Store, version: str, out: Path) -> PitchModel:
-    """Copy ``version`` into the folder ``out`` (what a deployment packs into the layer), verified first."""
-    model = load(store, version)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        try:
-            data, _ = store.get(f"{MODELS}{version}/{name}")
-        except NotFound:
-            continue  # the plot and the pipeline are optional: a Lambda reads only the card and the export
-        (out / name).write_bytes(data)
-    check_sha256((out / EXPORT_FILE).read_bytes(), model.info.export_sha256, str(out / EXPORT_FILE))
-    return PitchModel.load(out)
 
 
 def challenger_for(store: S3Store, live: PitchModel, parameter: str | None) -> Challenger | None:
