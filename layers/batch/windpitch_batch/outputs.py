@@ -18,7 +18,7 @@ import fastparquet
 import numpy as np
 import pandas as pd
 
-_GZIP = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"  # a gzip stream's first two bytes: raw files come compressed or not
 
 
 def digest(*parts: str, length: int = 16) -> str:
@@ -105,7 +105,7 @@ def by_date(scored: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
 def text_lines(data: bytes) -> list[str]:
     """The file's lines (gzip or not), for quoting rejected rows as they were sent."""
     try:
-        raw = gzip.decompress(data) if data[:2] == _GZIP else data
+        raw = gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
         return raw.decode("utf-8").split("\n")
     except (OSError, EOFError, UnicodeDecodeError):
         return []

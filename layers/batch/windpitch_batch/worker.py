@@ -43,7 +43,7 @@ from windpitch.runtime import PitchModel
 from . import config as paths
 from .config import BatchConfig
 from .dashboard import SERIES
-from .outputs import digest, json_bytes, parquet_bytes
+from .outputs import GZIP_MAGIC, digest, json_bytes, parquet_bytes
 from .registry import Challenger
 from .run import JSON, PARQUET, Piece, UnitResult, _quietly, lease_key, process_unit, take_lease
 from .store import NotFound, Object, S3Store
@@ -260,7 +260,7 @@ def _piece(data: bytes, ref: UnitRef, unit: str, slice_lines: int) -> Piece:
 
 def _data_lines(data: bytes, *, header: bool = False) -> Iterator[bytes]:
     """The file's lines, streamed (gzip or not): the header first when asked, then each data line."""
-    stream: io.BufferedIOBase = gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == b"\x1f\x8b" else io.BytesIO(data)
+    stream: io.BufferedIOBase = gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == GZIP_MAGIC else io.BytesIO(data)
     first = stream.readline()
     if header:
         yield first
