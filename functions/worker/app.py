@@ -8,6 +8,7 @@ results are committed by BatchFunction's aggregation, not here: a worker never t
 
 import functools
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from windpitch.predict import load_model
+from windpitch.runtime import PitchModel
 from windpitch_batch.config import BatchConfig
 from windpitch_batch.registry import Challenger, RegistryError, challenger_for, pointed_challenger
 from windpitch_batch.store import S3Store
@@ -54,19 +56,31 @@ def shadow(config: BatchConfig) -> Challenger | None:
     return LOADED[config.bucket, version]
 
 
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+@dataclass(frozen=True)
+class Setup:
+    """What every message of one invocation is scored with: read once per invocation, not per message."""
+
+    config: BatchConfig
+    model: PitchModel
+    challenger: Challenger | None
+
+
+def setup() -> Setup:
     config = BatchConfig.from_env()
-    model = load_model()
     try:
         challenger = shadow(config)
     except RegistryError:  # an unreadable pointer: scored without a challenger; the aggregation reports why
         challenger = None
+    return Setup(config, load_model(), challenger)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord, *, ready: Setup) -> None:
     try:
         worked = work_message(
-            bucket(config.bucket), model, config, record.body,
+            bucket(ready.config.bucket), ready.model, ready.config, record.body,
             send=send_to(queue(), os.environ["WORK_QUEUE_URL"]),
-            challenger=challenger,
+            challenger=ready.challenger,
         )  # fmt: skip
     except BadMessage as exc:  # not a unit, and never will be: acknowledged, logged, counted
         logger.warning("message names no unit", extra={"reason": str(exc), "message_id": record.message_id})
@@ -84,4 +98,5 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=len(event.get("Records", [])))
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    handler = functools.partial(record_handler, ready=setup())
+    return process_partial_response(event=event, record_handler=handler, processor=processor, context=context)
