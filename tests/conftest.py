@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,15 @@ def synthetic_challenger_dir(tmp_path_factory: pytest.TempPathFactory, synthetic
     hp = Hyperparameters(max_iter=20, max_depth=4, learning_rate=0.2, min_samples_leaf=40)
     train(synthetic_csv, out, hp=hp, progress=False, assets=asset_table(out.parent / "assets-challenger.csv"))
     return out
+
+
+def edited_model(source: Path, target: Path, **card: Any) -> Path:
+    """A copy of the model folder ``source`` at ``target`` whose card has ``card``'s fields replaced (another
+    version of the same trees, say): the export is untouched, so it still loads."""
+    shutil.copytree(source, target)
+    path = target / CARD_FILE
+    path.write_text(json.dumps({**json.loads(path.read_text()), **card}))
+    return target
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from urllib.parse import unquote_plus
 import pandas as pd
 import pytest
 
-from tests.conftest import BUCKET, bucket_snapshot, scada_bytes
+from tests.conftest import BUCKET, bucket_snapshot, edited_model, scada_bytes
 from tests.unit.test_batch_run import two_days
 from windpitch_batch import worker
 from windpitch_batch.aggregate import AGGREGATOR_LEASE, aggregate
@@ -287,7 +287,6 @@ def test_the_challenger_is_scored_in_shadow_by_the_workers_and_compared_by_the_a
 ) -> None:  # fmt: skip
     """Workers score the challenger beside the live model; the aggregation compares them. Rows a worker scored
     under a challenger the pointer has since left are not taken for the new one's."""
-    import shutil
     from datetime import UTC, datetime
 
     from windpitch_batch import registry
@@ -303,11 +302,7 @@ def test_the_challenger_is_scored_in_shadow_by_the_workers_and_compared_by_the_a
     producing = int(pd.to_numeric(frame["P_avg"]).gt(0).sum())
     assert report["overall"]["n"] == producing > 0
 
-    twin = tmp_path / "twin"
-    shutil.copytree(synthetic_model_dir, twin)
-    card = json.loads((twin / "model_card.json").read_text())
-    card["version"] = "second"
-    (twin / "model_card.json").write_text(json.dumps(card))
+    twin = edited_model(synthetic_model_dir, tmp_path / "twin", version="second")
     registry.publish(store, twin, now)
     s3.put_object(Bucket=BUCKET, Key="raw/later.csv", Body=scada_bytes(frame.head(8)))  # scored under `first`
     drain(queue, functions)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import BUCKET, bucket_snapshot, scada_bytes
+from tests.conftest import BUCKET, bucket_snapshot, edited_model, scada_bytes
 from tests.unit.test_batch_run import FLEET4, day_files, read_predictions, two_days
 from windpitch.runtime import PitchModel
 from windpitch.shadow import BINS, EDGES, error_sums, match_events, quantile, summarise
@@ -123,11 +122,7 @@ def test_publish_list_and_load_a_version(store: S3Store, synthetic_challenger_di
 
 def test_a_version_names_one_model_for_good(store: S3Store, synthetic_challenger_dir: Path, tmp_path: Path) -> None:
     version = registry.publish(store, synthetic_challenger_dir, NOW)["version"]
-    other = tmp_path / "other"
-    shutil.copytree(synthetic_challenger_dir, other)
-    card = json.loads((other / "model_card.json").read_text())
-    card["notes"] = ["edited after publishing"]
-    (other / "model_card.json").write_text(json.dumps(card))
+    other = edited_model(synthetic_challenger_dir, tmp_path / "other", notes=["edited after publishing"])
 
     with pytest.raises(registry.RegistryError, match=re.escape(f"version {version} is already published")):
         registry.publish(store, other, NOW)
@@ -211,11 +206,7 @@ def test_an_identical_challenger_agrees_on_everything(
     s3: Any, store: S3Store, pitch_model: PitchModel, synthetic_model_dir: Path, tmp_path: Path
 ) -> None:
     """The same trees under another version: same errors, zero disagreement, the same events."""
-    twin = tmp_path / "twin"
-    shutil.copytree(synthetic_model_dir, twin)
-    card = json.loads((twin / "model_card.json").read_text())
-    card["version"] = "twin"
-    (twin / "model_card.json").write_text(json.dumps(card))
+    twin = edited_model(synthetic_model_dir, tmp_path / "twin", version="twin")
     registry.publish(store, twin, NOW)
     day_files(s3, two_days())
 
@@ -309,11 +300,7 @@ def test_a_new_challenger_starts_its_own_comparison(
     day_one, day_two = frame[stamps.dt.day == 1], frame[stamps.dt.day == 2]
     day_files(s3, day_one)
     run_batch(store, pitch_model, BatchConfig(bucket=BUCKET, challenger=first))
-    twin = tmp_path / "twin"
-    shutil.copytree(synthetic_model_dir, twin)
-    card = json.loads((twin / "model_card.json").read_text())
-    card["version"] = "second"
-    (twin / "model_card.json").write_text(json.dumps(card))
+    twin = edited_model(synthetic_model_dir, tmp_path / "twin", version="second")
     registry.publish(store, twin, NOW)
     day_files(s3, day_two)
 
