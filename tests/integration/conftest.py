@@ -1,10 +1,13 @@
 """Fixtures the integration tests share: the Docker-free local API and the real `sam local start-api` on the
 Lambda-like image, each started once, always stopped."""
 
+import contextlib
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
@@ -30,32 +33,50 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not BUILT_CARD.exists():
         pytest.skip("no built layers with a model: run `make build` (needs a trained model)")
     port = free_port()
-    log = (tmp_path_factory.mktemp("local-api") / "server.log").open("w+")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "windpitch_local", "api", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [sys.executable, "-m", "windpitch_local", "api", "--port", str(port)]
+    with serving(command, port, tmp_path_factory.mktemp("local-api") / "server.log", "local API",
+                 wait_s=60, request_s=2, stop_s=10) as (url, log):  # fmt: skip
+        log.seek(0)
+        assert f"windpitch from {BUILT_CARD.parents[1]}" in log.read(), "the function must import the built layer"
+        yield url
+
+
+@contextlib.contextmanager
+def serving(
+    command: list[str],
+    port: int,
+    log_path: Path,
+    what: str,
+    *,
+    wait_s: float,
+    request_s: float,
+    stop_s: float,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, IO[str]]]:
+    """``command`` serving on 127.0.0.1:``port`` until ``/health`` answers 200; its URL and log (``log_path``).
+
+    Each try waits ``request_s`` (sam local's first answer starts a container). It fails with the log's end if
+    the server exits or does not answer within ``wait_s``, and the server is always stopped."""
+    log = log_path.open("w+")
+    server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"local API exited: {log.read()[-3000:]}")
+                pytest.fail(f"{what} exited: {log.read()[-3000:]}")
             try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                if requests.get(f"{url}/health", timeout=request_s).status_code == 200:
                     break
             except requests.ConnectionError:
                 time.sleep(0.2)
         else:
-            pytest.fail("local API did not answer /health within 60 s")
-        log.seek(0)
-        assert f"windpitch from {BUILT_CARD.parents[1]}" in log.read(), "the function must import the built layer"
-        yield url
+            log.seek(0)
+            pytest.fail(f"{what} did not answer /health within {wait_s:g} s: {log.read()[-3000:]}")
+        yield url, log
     finally:
-        stop_process(server, timeout=10)
+        stop_process(server, timeout=stop_s)
         log.close()
 
 
@@ -109,30 +130,11 @@ def sam_api(lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
     template = deployed_template(BUILD, {"AllowedOrigin": "http://127.0.0.1:8080"})
     port = free_port()
-    log = (tmp_path_factory.mktemp("sam-api") / "sam.log").open("w+")
-    server = subprocess.Popen(
-        [SAM, "local", "start-api", "--template", str(template), "--host", "127.0.0.1",
-         "--port", str(port), "--invoke-image", lambda_image, "--skip-pull-image", "--warm-containers", "LAZY",
-         # The dashboard's local origin, as the in-process API allows it (windpitch_local.api).
-         "--parameter-overrides", "AllowedOrigin=http://127.0.0.1:8080"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=sam_environment(),
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"sam local start-api exited: {log.read()[-3000:]}")
-            try:
-                if requests.get(f"{url}/health", timeout=30).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        else:
-            log.seek(0)
-            pytest.fail(f"sam local start-api did not answer /health within 120 s: {log.read()[-3000:]}")
+    command = [SAM, "local", "start-api", "--template", str(template), "--host", "127.0.0.1", "--port", str(port),
+               "--invoke-image", lambda_image, "--skip-pull-image", "--warm-containers", "LAZY",
+               # The dashboard's local origin, as the in-process API allows it (windpitch_local.api).
+               "--parameter-overrides", "AllowedOrigin=http://127.0.0.1:8080"]  # fmt: skip
+    # SAM stops and removes its containers on SIGTERM.
+    with serving(command, port, tmp_path_factory.mktemp("sam-api") / "sam.log", "sam local start-api",
+                 wait_s=120, request_s=30, stop_s=30, env=sam_environment()) as (url, _):  # fmt: skip
         yield url
-    finally:
-        stop_process(server, timeout=30)  # SAM stops and removes its containers on SIGTERM
-        log.close()
