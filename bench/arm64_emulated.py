@@ -29,14 +29,15 @@ from common import ROOT, machine
 
 from windpitch.artifacts import default_model_dir, read_card
 from windpitch.predict import load_model, predict
+from windpitch_local.image import CACHE
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "windpitch"
 ROOTFS = CACHE / "arm64-bookworm-python3.tar"
 PROBE = """
 import json, platform, sys, time
 started = time.perf_counter()
 sys.path[:0] = ["/opt/python", "/var/task"]
 from windpitch.predict import load_model, predict
+from windpitch_local.image import CACHE
 model = load_model()
 records = json.loads(sys.argv[1])
 answers = [r.pitch_deg for r in predict(records, model)]
