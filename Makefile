@@ -18,7 +18,7 @@ MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py 
 ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model challenger promote lambda-image docker-tools sam-api build dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
+.PHONY: help venv model challenger promote lambda-image docker-tools sam-api build build-local dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,15 +54,29 @@ model: $(STAMP)  ## train the model into the layer (when SCADA data is found)
 		echo "model: no SCADA data found; real-data tests will skip (see README: Data)"; \
 	fi
 
-# ARCH=arm64 builds for Graviton (deploy with --parameter-overrides Architecture=arm64); the local stack runs the
-# x86_64 build on this machine, so build ARCH=x86_64 (the default) again to run it.
+# What Lambda runs: python3.13 on Amazon Linux 2023 (template.yaml's Runtime). ARCH=arm64 builds for Graviton
+# (deploy with --parameter-overrides Architecture=arm64). The layers' bytecode is compiled by Python 3.13: this
+# machine's when it has one, else in windpitch/lambda-python:3.13 on Docker (windpitch_deploy.layers).
+LAMBDA_PYTHON := 3.13
 ARCH ?= x86_64
-build: $(STAMP) model  ## sam build: layers (numpy-only runtime, bytecode compiled) and functions, no Docker (ARCH=arm64)
+build: $(STAMP) model  ## sam build for Lambda: python3.13 layers (manylinux ≤ glibc 2.34, bytecode compiled), ARCH=arm64
 	@if [ -f $(CARD) ]; then \
-		LAMBDA_ARCH=$(ARCH) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --cached --parallel \
-			--cache-dir .aws-sam/cache-$(ARCH) --parameter-overrides Architecture=$(ARCH); \
+		LAMBDA_PYTHON=$(LAMBDA_PYTHON) LAMBDA_ARCH=$(ARCH) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build \
+			--cached --parallel --cache-dir .aws-sam/cache-$(LAMBDA_PYTHON)-$(ARCH) --parameter-overrides Architecture=$(ARCH); \
 	else \
 		echo "build: skipped, no trained model (see README: Data)"; \
+	fi
+
+# The Docker-free local stack runs the handlers in this machine's Python, which may not be the runtime's (a Debian
+# 12 host has 3.11 only): the same template and Makefiles, built for this interpreter into .aws-sam/build-local.
+build-local: $(STAMP) model  ## sam build for this machine's Python and processor (.aws-sam/build-local: make run, make api)
+	@if [ -f $(CARD) ]; then \
+		read -r py arch glibc < <($(PY) -c "from windpitch_deploy.layers import *; print(*this_host(), host_glibc())"); \
+		LAMBDA_PYTHON=$$py LAMBDA_ARCH=$$arch LAMBDA_GLIBC=$$glibc PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build \
+			--cached --parallel --build-dir .aws-sam/build-local --cache-dir .aws-sam/cache-$$py-$$arch \
+			--parameter-overrides Architecture=$$arch; \
+	else \
+		echo "build-local: skipped, no trained model (see README: Data)"; \
 	fi
 
 DASHBOARD_DIST := dashboard/dist
@@ -73,7 +87,7 @@ $(DASHBOARD_DIST)/index.html: $(STAMP) $(wildcard dashboard/src/*) dashboard/bui
 	node dashboard/build.mjs --model $(ARTIFACTS)/model.json --schema dashboard/schema.json
 	rm -f dashboard/schema.json
 
-dashboard: build  ## the static dashboard into dashboard/dist (uPlot from npm, pinned; model.json; schema.json)
+dashboard: model  ## the static dashboard into dashboard/dist (uPlot from npm, pinned; model.json; schema.json)
 	@if [ -f $(CARD) ]; then $(MAKE) --no-print-directory $(DASHBOARD_DIST)/index.html; \
 	else echo "dashboard: skipped, no trained model (see README: Data)"; fi
 
@@ -90,7 +104,7 @@ promote: $(STAMP)  ## put a published model live: make promote VERSION=v BUCKET=
 	@test -n "$(VERSION)" -a -n "$(BUCKET)" || { echo "usage: make promote VERSION=<published version> BUCKET=<the stack's DataBucketName> [CONFIG_ENV=dev] [STACK=windpitch-dev]"; exit 2; }
 	$(PY) -m windpitch model fetch $(VERSION) --out $(ARTIFACTS) --bucket $(BUCKET)
 	touch $(CARD)  # the fetched model is the one to build: newer than the sources, so make will not retrain over it
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --cached --parallel
+	$(MAKE) --no-print-directory build ARCH=$(ARCH)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam deploy --config-env $(CONFIG_ENV) --no-confirm-changeset
 	$(MAKE) --no-print-directory publish-dashboard STACK=$(STACK)
 	$(PY) -m windpitch model challenger --clear --bucket $(BUCKET)
@@ -99,14 +113,13 @@ promote: $(STAMP)  ## put a published model live: make promote VERSION=v BUCKET=
 # DEMO_FAULT= to replay the recorded data as it is).
 DEMO_FAULT ?= R80711,2015-05-28T08:00,6,3
 
-run: build dashboard challenger  ## the main job: the whole local stack (API :3000, S3 :5000, scheduled batch fed by the replay)
+run: build-local dashboard challenger  ## the main job: the whole local stack (API :3000, S3 :5000, scheduled batch fed by the replay)
 	$(PY) -m windpitch predict --json events/seed_record.json
 	$(PY) -m windpitch predict --Ws1_avg 10
 	$(PY) -m windpitch_local stack --api-port 3000 --s3-port 5000 $(if $(DEMO_FAULT),--demo-fault $(DEMO_FAULT)) \
 		$$(test -f $(CHALLENGER)/model_card.json && echo --challenger $(CHALLENGER))
 
-LAMBDA_PYTHON ?= 3.11
-lambda-image: $(STAMP)  ## the Lambda-like image for sam local (Debian + awslambdaric; LAMBDA_PYTHON=3.11|3.13)
+lambda-image: $(STAMP)  ## the Lambda-like image for sam local (Debian trixie + awslambdaric, Python 3.13)
 	$(PY) -m windpitch_local image --python $(LAMBDA_PYTHON)
 
 sam-api: build lambda-image  ## SAM's own start-api on Docker, 127.0.0.1:3000, the template as deployed
@@ -115,7 +128,7 @@ sam-api: build lambda-image  ## SAM's own start-api on Docker, 127.0.0.1:3000, t
 		--host 127.0.0.1 --port 3000 --invoke-image windpitch/lambda-python:$(LAMBDA_PYTHON) --skip-pull-image \
 		--warm-containers LAZY --parameter-overrides AllowedOrigin=http://127.0.0.1:8080
 
-api: build  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000
+api: build-local  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000
 	$(PY) -m windpitch_local api --port 3000
 
 openapi: $(STAMP)  ## regenerate the committed OpenAPI document from the routes and the schema
@@ -146,10 +159,10 @@ $(CHECKOV): requirements-checkov.txt
 checkov: $(CHECKOV)  ## checkov, the IaC security scanner, in its own venv (its pins clash with .venv's)
 
 # Doctests: every package's examples run as tests (the CLI launcher is a program, not a module to import).
-DOCTESTS := --doctest-modules layers/model/windpitch layers/model/windpitch_api layers/batch windpitch_train \
+DOCTESTS := --doctest-modules layers/model/windpitch layers/model/windpitch_api layers/batch windpitch_train windpitch_deploy \
 	windpitch_cli --ignore=layers/model/windpitch/__main__.py --ignore=layers/batch/Makefile
 
-test: $(STAMP) build dashboard chromium docker-tools $(CHECKOV)  ## lint, check the import contracts and run every test
+test: $(STAMP) build build-local dashboard chromium docker-tools $(CHECKOV)  ## lint, check the import contracts and run every test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -169,7 +182,7 @@ lint: $(STAMP)  ## ruff, mypy and the import contracts only
 	$(VENV)/bin/lint-imports
 	$(PY) -m windpitch_api.openapi --check
 
-bench: build  ## the benchmark suite (~10 min): every figure into docs/benchmarks.md, with its command
+bench: build build-local  ## the benchmark suite (~10 min): every figure into docs/benchmarks.md, with its command
 	$(PY) bench/suite.py
 
 fetch-data: $(STAMP)  ## download the real data from PyPI when ../shared is absent

@@ -1,1 +1,2 @@
-"""Deployment tooling that SAM does not do itself (never deployed): publishing the dashboard's page."""
+"""Deployment tooling that SAM does not do itself (never deployed): building the layers for their runtime,
+publishing the dashboard's page."""

@@ -1,8 +1,10 @@
-"""``python -m windpitch_deploy dashboard --stack-name windpitch-dev``: see windpitch_deploy.dashboard."""
+"""``python -m windpitch_deploy dashboard ...`` (windpitch_deploy.dashboard), ``... layer ...`` (.layers)."""
 
 import sys
 
-from .dashboard import main
+from . import dashboard, layers
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["layer"]:
+        sys.exit(layers.main(sys.argv[2:]))
+    sys.exit(dashboard.main())

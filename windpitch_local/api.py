@@ -3,8 +3,9 @@
     python -m windpitch_local api [--host 127.0.0.1] [--port 3000] [--parameter-overrides K=V ...]
 
 Serves the routes of ``template.yaml`` exactly as ``sam local start-api`` would (same routing, CORS and
-proxy events), without Docker. The layers come from ``.aws-sam/build`` when ``sam build`` has run
-(as /opt/python), else from their source folders.
+proxy events), without Docker. The layers come from ``.aws-sam/build-local`` (``make build-local``: the same
+layers built for this interpreter, which need not be the runtime's python3.13) as /opt/python, else from
+their source folders.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from samcli.yamlhelper import yaml_parse
 from .runner import InProcessLambdaRunner
 
 ROOT = Path(__file__).resolve().parents[1]
+LAMBDA_BUILD = ROOT / ".aws-sam" / "build"  # make build: what Lambda and `sam local` run (python3.13)
+LOCAL_BUILD = ROOT / ".aws-sam" / "build-local"  # make build-local: the same, for this machine's Python
 DEFAULT_PORT = 3000  # SAM's
 DASHBOARD_ORIGIN = "http://127.0.0.1:8080"  # windpitch_local.stack's dashboard
 
@@ -35,7 +38,7 @@ def build_service(
     *,
     template: Path = ROOT / "template.yaml",
     parameter_overrides: dict[str, str] | None = None,
-    build_dir: Path | None = ROOT / ".aws-sam" / "build",
+    build_dir: Path | None = LOCAL_BUILD,
     overrides: dict[str, dict[str, str]] | None = None,
 ) -> tuple[LocalApigwService, InProcessLambdaRunner]:
     os.environ.setdefault("SAM_CLI_TELEMETRY", "0")

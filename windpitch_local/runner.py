@@ -22,6 +22,8 @@ from typing import Any
 from samcli.lib.providers.provider import Function
 from samcli.lib.utils.stream_writer import StreamWriter
 
+from windpitch_deploy.layers import importable_here
+
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -129,8 +131,16 @@ class InProcessLambdaRunner:
         return origin
 
     def _layer_path(self, layer_id: str, codeuri: str | None) -> Path:
+        """The layer as built for this interpreter, else its source folder.
+
+        Raises:
+            RuntimeError: the build is for another Python or processor (numpy's compiled core would not load).
+        """
         built = self.build_dir / layer_id / "python" if self.build_dir else None
         if built is not None and built.is_dir():
+            refused = importable_here(built)
+            if refused is not None:
+                raise RuntimeError(refused)
             return built
         return self.root / (codeuri or ".")
 

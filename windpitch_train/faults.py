@@ -165,11 +165,11 @@ def trial(
         # The wind crosses rated speed: it starts below and stays above for at least 30 minutes (a single
         # ten-minute gust moves the expected pitch for one interval, which no persistence test can tell from noise).
         above = np.count_nonzero(wind >= rated_ws) if len(wind) else 0
-        observable = bool(len(wind)) and above >= STUCK_ABOVE_RATED_INTERVALS and bool(wind[0] < rated_ws)
+        observable = bool(len(wind)) and bool(above >= STUCK_ABOVE_RATED_INTERVALS) and bool(wind[0] < rated_ws)
     else:
         residual = turbine.measured - turbine.expected
         judged = regimes(residual, turbine.expected, turbine.power, turbine.rated_kw, settings)[during] > 0
-        observable = judged.sum() >= 0.5 * fault.hours * 6
+        observable = bool(judged.sum() >= 0.5 * fault.hours * 6)
     if not hits:
         return Trial(False, observable, None, None)
     first = min(hits, key=lambda e: e.detected_at)

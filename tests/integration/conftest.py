@@ -24,14 +24,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-BUILT_CARD = ROOT / ".aws-sam" / "build" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
+# The in-process API runs the layers as built for this interpreter (make build-local); sam local runs make build's.
+BUILT_CARD = ROOT / ".aws-sam" / "build-local" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
 
 
 @pytest.fixture(scope="session")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m windpitch_local api` on a free 127.0.0.1 port, for the whole session."""
     if not BUILT_CARD.exists():
-        pytest.skip("no built layers with a model: run `make build` (needs a trained model)")
+        pytest.skip("no built layers with a model: run `make build-local` (needs a trained model)")
     port = free_port()
     command = [sys.executable, "-m", "windpitch_local", "api", "--port", str(port)]
     with serving(command, port, tmp_path_factory.mktemp("local-api") / "server.log", "local API",

@@ -100,3 +100,58 @@ def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: st
     assert (summary["rows_in"], summary["rows_scored"]) == (len(frame), len(frame)), summary
     assert f"manifests/run-{summary['run_id']}.json" in keys
     assert rows == len(frame)
+
+
+# Run in the image's Python with the layers where Lambda mounts them (in order, read-only): every package the
+# batch uses comes from them, and each imported module's shipped bytecode is this Python's (no compile at start).
+LAYER_PROBE = """
+import importlib.util, sys
+sys.path[:0] = sys.argv[1:]
+import windpitch_batch.run, windpitch_api.app, pandas, fastparquet, cramjam, numpy, aws_lambda_powertools, pydantic_core
+for m in (windpitch_batch.run, windpitch_api.app, pandas, fastparquet, numpy, aws_lambda_powertools):
+    with open(m.__cached__, "rb") as f:
+        print(m.__file__, f.read(4) == importlib.util.MAGIC_NUMBER)
+print("python", "%d.%d" % sys.version_info[:2])
+"""
+
+
+def test_the_built_layers_load_in_the_runtimes_python_with_their_own_bytecode(lambda_image: str) -> None:
+    layers = ("ModelLayer", "DepsLayer", "BatchLayer")
+    mounts = [arg for name in layers for arg in ("-v", f"{BUILD / name / 'python'}:/opt/{name}:ro")]
+    done = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/usr/bin/python3", *mounts, lambda_image,
+         "-c", LAYER_PROBE, *(f"/opt/{name}" for name in layers)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    *modules, version = done.stdout.split("\n")[:-1]
+    assert version == f"python {lambda_image.rsplit(':', 1)[1]}"
+    assert len(modules) == 6
+    for line in modules:
+        origin, same_magic = line.split()
+        assert origin.startswith("/opt/") and origin.split("/")[2] in layers, origin
+        assert same_magic == "True", f"{origin}: its .pyc was not written by this Python"
+
+
+def test_the_layer_builder_compiles_bytecode_in_the_image_when_the_host_lacks_that_python(
+    lambda_image: str, tmp_path: Path
+) -> None:
+    """The path a Debian 12 host takes (no python3.13): compileall inside the Lambda-like image."""
+    from windpitch_deploy.layers import compile_bytecode
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("def f():\n    raise ValueError('from the layer')\n")
+    python = lambda_image.rsplit(":", 1)[1]
+    assert compile_bytecode(tmp_path, python, container=True) == lambda_image
+    [pyc] = (tmp_path / "pkg" / "__pycache__").glob("mod.*.pyc")
+    assert pyc.name == f"mod.cpython-{python.replace('.', '')}.pyc"
+    probe = ("import importlib.util, marshal, sys; f = open(sys.argv[1], 'rb'); header = f.read(16);"
+             "print(header[:4] == importlib.util.MAGIC_NUMBER, marshal.load(f).co_filename)")  # fmt: skip
+    done = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/usr/bin/python3", "-v",
+         f"{tmp_path}:/layer:ro", lambda_image, "-c", probe, f"/layer/pkg/__pycache__/{pyc.name}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Recorded where Lambda mounts a layer, so tracebacks name the deployed file.
+    assert done.stdout.split() == ["True", "/opt/python/pkg/mod.py"]

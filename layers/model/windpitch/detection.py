@@ -248,7 +248,7 @@ def detect(
     )
     for group in _merge(t, windows, settings):
         after = np.count_nonzero(judged > group[-1].last)
-        events.append(_event(turbine, (t, r, m, e), group, after < settings.close_after, settings))
+        events.append(_event(turbine, (t, r, m, e), group, bool(after < settings.close_after), settings))
     return events
 
 
