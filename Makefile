@@ -54,26 +54,33 @@ model: $(STAMP)  ## train the model into the layer (when SCADA data is found)
 		echo "model: no SCADA data found; real-data tests will skip (see README: Data)"; \
 	fi
 
-# What Lambda runs: python3.13 on Amazon Linux 2023 (template.yaml's Runtime). ARCH=arm64 builds for Graviton
-# (deploy with --parameter-overrides Architecture=arm64). The layers' bytecode is compiled by Python 3.13: this
-# machine's when it has one, else in windpitch/lambda-python:3.13 on Docker (windpitch_deploy.layers).
+# What Lambda runs: python3.13 on Amazon Linux 2023 (template.yaml's Runtime), into .aws-sam/build (what sam
+# deploy and sam local read). ARCH=arm64 builds for Graviton into .aws-sam/arm64/build; each target has its own
+# cache and build.toml (SAM keys its cache by source only: shared, a build for one target would be reused for
+# the other), and its built template is pinned to its Architecture (windpitch_deploy.built), so deploying it as
+# the other is refused. The layers' bytecode is compiled by Python 3.13: this machine's when it has one, else
+# in windpitch/lambda-python:3.13 on Docker (windpitch_deploy.layers).
 LAMBDA_PYTHON := 3.13
 ARCH ?= x86_64
+LAMBDA_OUT = $(if $(filter arm64,$(ARCH)),.aws-sam/arm64,.aws-sam)
 build: $(STAMP) model  ## sam build for Lambda: python3.13 layers (manylinux ≤ glibc 2.34, bytecode compiled), ARCH=arm64
 	@if [ -f $(CARD) ]; then \
 		LAMBDA_PYTHON=$(LAMBDA_PYTHON) LAMBDA_ARCH=$(ARCH) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build \
-			--cached --parallel --cache-dir .aws-sam/cache-$(LAMBDA_PYTHON)-$(ARCH) --parameter-overrides Architecture=$(ARCH); \
+			--cached --parallel --build-dir $(LAMBDA_OUT)/build --cache-dir $(LAMBDA_OUT)/cache \
+			--parameter-overrides Architecture=$(ARCH) && \
+		$(PY) -m windpitch_deploy pin $(LAMBDA_OUT)/build/template.yaml Architecture=$(ARCH); \
 	else \
 		echo "build: skipped, no trained model (see README: Data)"; \
 	fi
 
 # The Docker-free local stack runs the handlers in this machine's Python, which may not be the runtime's (a Debian
-# 12 host has 3.11 only): the same template and Makefiles, built for this interpreter into .aws-sam/build-local.
-build-local: $(STAMP) model  ## sam build for this machine's Python and processor (.aws-sam/build-local: make run, make api)
+# 12 host has 3.11 only): the same template and Makefiles, built for this interpreter, processor and glibc into
+# .aws-sam/local/<python>-<arch>/build (windpitch_local.api.local_build), which the in-process runner requires.
+build-local: $(STAMP) model  ## sam build for this machine's Python and processor (make run, make api)
 	@if [ -f $(CARD) ]; then \
 		read -r py arch glibc < <($(PY) -c "from windpitch_deploy.layers import *; print(*this_host(), host_glibc())"); \
 		LAMBDA_PYTHON=$$py LAMBDA_ARCH=$$arch LAMBDA_GLIBC=$$glibc PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build \
-			--cached --parallel --build-dir .aws-sam/build-local --cache-dir .aws-sam/cache-$$py-$$arch \
+			--cached --parallel --build-dir .aws-sam/local/$$py-$$arch/build --cache-dir .aws-sam/local/$$py-$$arch/cache \
 			--parameter-overrides Architecture=$$arch; \
 	else \
 		echo "build-local: skipped, no trained model (see README: Data)"; \
@@ -104,8 +111,8 @@ promote: $(STAMP)  ## put a published model live: make promote VERSION=v BUCKET=
 	@test -n "$(VERSION)" -a -n "$(BUCKET)" || { echo "usage: make promote VERSION=<published version> BUCKET=<the stack's DataBucketName> [CONFIG_ENV=dev] [STACK=windpitch-dev]"; exit 2; }
 	$(PY) -m windpitch model fetch $(VERSION) --out $(ARTIFACTS) --bucket $(BUCKET)
 	touch $(CARD)  # the fetched model is the one to build: newer than the sources, so make will not retrain over it
-	$(MAKE) --no-print-directory build ARCH=$(ARCH)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam deploy --config-env $(CONFIG_ENV) --no-confirm-changeset
+	$(MAKE) --no-print-directory build ARCH=$(ARCH)  # its template is pinned to ARCH: samconfig's overrides stay whole
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam deploy --config-env $(CONFIG_ENV) --no-confirm-changeset --template-file $(LAMBDA_OUT)/build/template.yaml
 	$(MAKE) --no-print-directory publish-dashboard STACK=$(STACK)
 	$(PY) -m windpitch model challenger --clear --bucket $(BUCKET)
 

@@ -1,10 +1,13 @@
-"""``python -m windpitch_deploy dashboard ...`` (windpitch_deploy.dashboard), ``... layer ...`` (.layers)."""
+"""``python -m windpitch_deploy dashboard|layer|pin ...``: see windpitch_deploy.dashboard, .layers and .built."""
 
 import sys
 
-from . import dashboard, layers
+from . import built, dashboard, layers
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["layer"]:
+    command = sys.argv[1:2]
+    if command == ["layer"]:
         sys.exit(layers.main(sys.argv[2:]))
+    if command == ["pin"]:
+        sys.exit(built.main(sys.argv[2:]))
     sys.exit(dashboard.main())

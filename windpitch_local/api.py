@@ -3,9 +3,9 @@
     python -m windpitch_local api [--host 127.0.0.1] [--port 3000] [--parameter-overrides K=V ...]
 
 Serves the routes of ``template.yaml`` exactly as ``sam local start-api`` would (same routing, CORS and
-proxy events), without Docker. The layers come from ``.aws-sam/build-local`` (``make build-local``: the same
-layers built for this interpreter, which need not be the runtime's python3.13) as /opt/python, else from
-their source folders.
+proxy events), without Docker. The layers come from :func:`local_build` (``make build-local``: the same layers
+built for this interpreter, which need not be the runtime's python3.13) as /opt/python, else from their source
+folders.
 """
 
 from __future__ import annotations
@@ -23,11 +23,20 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.yamlhelper import yaml_parse
 
+from windpitch_deploy.layers import this_host
+
 from .runner import InProcessLambdaRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_BUILD = ROOT / ".aws-sam" / "build"  # make build: what Lambda and `sam local` run (python3.13)
-LOCAL_BUILD = ROOT / ".aws-sam" / "build-local"  # make build-local: the same, for this machine's Python
+
+
+def local_build() -> Path:
+    """``make build-local``'s output for this interpreter: the layers built for its Python and processor."""
+    python, arch = this_host()
+    return ROOT / ".aws-sam" / "local" / f"{python}-{arch}" / "build"
+
+
 DEFAULT_PORT = 3000  # SAM's
 DASHBOARD_ORIGIN = "http://127.0.0.1:8080"  # windpitch_local.stack's dashboard
 
@@ -38,7 +47,7 @@ def build_service(
     *,
     template: Path = ROOT / "template.yaml",
     parameter_overrides: dict[str, str] | None = None,
-    build_dir: Path | None = LOCAL_BUILD,
+    build_dir: Path | None = None,
     overrides: dict[str, dict[str, str]] | None = None,
 ) -> tuple[LocalApigwService, InProcessLambdaRunner]:
     os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
@@ -54,7 +63,7 @@ def build_service(
     # the API provider below resolve them against the template's folder.
     stacks, _ = SamLocalStackProvider.get_stacks(parameter_overrides=parameters, template_dictionary=document)
     functions = SamFunctionProvider(stacks, use_raw_codeuri=True)
-    runner = InProcessLambdaRunner(functions.get_all(), template.parent, build_dir, overrides)
+    runner = InProcessLambdaRunner(functions.get_all(), template.parent, build_dir or local_build(), overrides)
     api = ApiProvider(stacks, cwd=str(template.parent)).api
     if not api.routes:
         raise SystemExit(f"no API routes in {template}")

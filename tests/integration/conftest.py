@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
+from windpitch_local.api import local_build
 from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
 
@@ -25,7 +26,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # The in-process API runs the layers as built for this interpreter (make build-local); sam local runs make build's.
-BUILT_CARD = ROOT / ".aws-sam" / "build-local" / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
+BUILT_CARD = local_build() / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model_card.json"
 
 
 @pytest.fixture(scope="session")

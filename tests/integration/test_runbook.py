@@ -102,6 +102,11 @@ def test_train_publish_compare_and_fetch_as_commands(
     steps = [line for line in plan.splitlines() if "windpitch model" in line or "sam deploy" in line]
     assert [s.split("python ", 1)[-1].split("/sam ", 1)[-1] for s in steps] == [
         f"-m windpitch model fetch {version} --out layers/model/windpitch/artifacts --bucket {BUCKET}",
-        "deploy --config-env prod --no-confirm-changeset",
+        "deploy --config-env prod --no-confirm-changeset --template-file .aws-sam/build/template.yaml",
         f"-m windpitch model challenger --clear --bucket {BUCKET}",
     ]
+    # On Graviton: the arm64 build, pinned to arm64, is the one deployed.
+    graviton = subprocess.run(["make", "-n", "promote", f"VERSION={version}", f"BUCKET={BUCKET}", "ARCH=arm64"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout  # fmt: skip
+    assert "pin .aws-sam/arm64/build/template.yaml Architecture=arm64" in graviton
+    assert "--template-file .aws-sam/arm64/build/template.yaml" in graviton

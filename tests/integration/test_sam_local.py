@@ -102,8 +102,9 @@ def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: st
     assert rows == len(frame)
 
 
-# Run in the image's Python with the layers where Lambda mounts them (in order, read-only): every package the
-# batch uses comes from them, and each imported module's shipped bytecode is this Python's (no compile at start).
+# Run in the image's Python with the layers mounted read-only, in order, before the runtime's own packages (boto3):
+# every package the functions use comes from them, and each module's shipped bytecode is this Python's (none is
+# compiled at a cold start).
 LAYER_PROBE = """
 import importlib.util, sys
 sys.path[:0] = sys.argv[1:]
@@ -119,8 +120,8 @@ def test_the_built_layers_load_in_the_runtimes_python_with_their_own_bytecode(la
     layers = ("ModelLayer", "DepsLayer", "BatchLayer")
     mounts = [arg for name in layers for arg in ("-v", f"{BUILD / name / 'python'}:/opt/{name}:ro")]
     done = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/usr/bin/python3", *mounts, lambda_image,
-         "-c", LAYER_PROBE, *(f"/opt/{name}" for name in layers)],
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/usr/bin/python3", *mounts,
+         "-e", "PYTHONPATH=/var/runtime", lambda_image, "-c", LAYER_PROBE, *(f"/opt/{name}" for name in layers)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

@@ -52,7 +52,7 @@ def test_bytecode_is_this_pythons_and_names_the_path_lambda_mounts(tmp_path: Pat
     pyc = Path(importlib.util.cache_from_source(str(tmp_path / "pkg" / "mod.py")))
     with pyc.open("rb") as f:
         header = f.read(16)
-        code = marshal.load(f)
+        code = marshal.load(f)  # noqa: S302 - the bytecode this test just compiled
     assert header[:4] == importlib.util.MAGIC_NUMBER
     assert code.co_filename == "/opt/python/pkg/mod.py"
     assert not (tmp_path / "pkg" / "tests").exists()
@@ -82,3 +82,19 @@ def test_a_layer_built_for_another_python_is_refused_by_the_local_runner_with_th
 def test_a_source_folder_has_no_label_and_is_importable(tmp_path: Path) -> None:
     assert not (tmp_path / LABEL).exists()
     assert built_for(tmp_path) is None and importable_here(tmp_path) is None
+
+
+def test_a_built_template_pinned_to_arm64_refuses_x86_64_and_keeps_everything_else(tmp_path: Path) -> None:
+    from samcli.yamlhelper import yaml_parse
+
+    from windpitch_deploy.built import pin_file
+
+    built = tmp_path / "template.yaml"
+    built.write_text((ROOT / "template.yaml").read_text())
+    pin_file(built, "Architecture", "arm64")
+    before, after = yaml_parse((ROOT / "template.yaml").read_text()), yaml_parse(built.read_text())
+    assert after["Parameters"]["Architecture"]["AllowedValues"] == ["arm64"]
+    assert after["Parameters"]["Architecture"]["Default"] == "arm64"
+    assert after["Resources"] == before["Resources"] and after["Conditions"] == before["Conditions"]
+    with pytest.raises(ValueError, match="Architecture=sparc"):
+        pin_file(built, "Architecture", "sparc")
