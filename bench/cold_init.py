@@ -1,9 +1,10 @@
 """Cold init of the predict Lambda: a fresh process importing the handler and loading the model.
 
-    make build && .venv/bin/python bench/cold_init.py [--runs 15]
+    make build-local && .venv/bin/python bench/cold_init.py [--runs 15]
 
-Each run is a new interpreter started with -S (no site-packages, as on Lambda) and with only the
-function folder and the *built* layers (.aws-sam/build/*Layer/python, read as /opt/python would be) on
+Each run is a new interpreter (this one: the runtime's python3.13 in its container is bench/sam_local.py's)
+started with -S (no site-packages, as on Lambda) and with only the function folder and the *built* layers
+(make build-local's, for this interpreter, read as /opt/python would be) on
 its path, and with bytecode writing off (Lambda's /opt is read-only). It times `import app` plus
 `windpitch.load_model()` (hash check and JSON parse included). The comparison is the seed's stack in
 the development venv: import pandas and scikit-learn and `joblib.load` the same model's pipeline.
@@ -20,10 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import machine
-
-ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / ".aws-sam" / "build"
+from common import LOCAL_BUILD as BUILD
+from common import ROOT, machine
 
 LAMBDA_INIT = """
 import time, json, sys
@@ -69,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     layers = [BUILD / "ModelLayer" / "python", BUILD / "DepsLayer" / "python"]
     if not all(p.exists() for p in layers):
-        sys.exit("no built layers: run `make build` first")
+        sys.exit("no built layers: run `make build-local` first")
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "WINDPITCH_"))}
     lambda_env = {
         **base,

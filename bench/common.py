@@ -19,9 +19,15 @@ import numpy as np
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / ".aws-sam" / "build"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # windpitch_local and events/: the repository's dev tooling
+
+from windpitch_local.api import LAMBDA_BUILD, local_build  # noqa: E402
+
+# What Lambda runs (python3.13: sizes, the container benchmarks) and what this interpreter can import (the
+# handler benchmarks run the layers in-process, as the local stack does).
+BUILD = LAMBDA_BUILD
+LOCAL_BUILD = local_build()
 
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "aws-lambda-powertools", "fastparquet", "moto")
 
@@ -93,9 +99,9 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
     stop_process(process, timeout=10)
 
 
-def require_build() -> list[Path]:
-    """The built layers' python folders (``sam build`` output); exits with the reason when absent."""
-    layers = [BUILD / name / "python" for name in ("ModelLayer", "DepsLayer")]
+def require_build(build: Path = LOCAL_BUILD) -> list[Path]:
+    """The built API layers' python folders (this interpreter's by default); exits with the reason when absent."""
+    layers = [build / name / "python" for name in ("ModelLayer", "DepsLayer")]
     if not all(p.exists() for p in layers):
-        sys.exit("no built layers: run `make build` first")
+        sys.exit(f"no built layers in {build}: run `make build build-local` first")
     return layers

@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import BUILD, ROOT, machine, measure_ms, percentile, require_build, spread
+from common import LOCAL_BUILD, ROOT, machine, measure_ms, percentile, require_build, spread
 from seed_service import create_app as seed_app
 from seedway import fit_seed_model
 
@@ -61,7 +61,7 @@ def lambda_rounds(cases: list[dict[str, Any]], repeats: int) -> tuple[dict[str, 
     layers = require_build()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "WINDPITCH_"))}
     env.update(
-        PYTHONPATH=os.pathsep.join(str(p) for p in [BUILD / "PredictFunction", *layers]),
+        PYTHONPATH=os.pathsep.join(str(p) for p in [LOCAL_BUILD / "PredictFunction", *layers]),
         PYTHONDONTWRITEBYTECODE="1",
         POWERTOOLS_SERVICE_NAME="windpitch",
         POWERTOOLS_METRICS_NAMESPACE="windpitch",
@@ -72,7 +72,7 @@ def lambda_rounds(cases: list[dict[str, Any]], repeats: int) -> tuple[dict[str, 
         out = subprocess.run(
             [sys.executable, "-S", str(Path(__file__).with_name("lambda_worker.py")), spec.name],
             env=env,
-            cwd=BUILD / "PredictFunction",
+            cwd=LOCAL_BUILD / "PredictFunction",
             capture_output=True,
             text=True,
             check=True,

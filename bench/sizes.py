@@ -49,7 +49,7 @@ def function_layers(template: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def main() -> None:
-    require_build()
+    require_build(BUILD)
     template = yaml_parse((ROOT / "template.yaml").read_text())
     functions = function_layers(template)
     parts = sorted({name for layers in functions.values() for name in layers} | set(functions))

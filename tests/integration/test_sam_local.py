@@ -22,8 +22,8 @@ SAM = str(ROOT / ".venv" / "bin" / "sam")
 BUILD = ROOT / ".aws-sam" / "build"
 
 
-def sam_invoke(function: str, event: Path, image: str) -> dict[str, Any]:
-    """`sam local invoke FUNCTION -e EVENT` in a container from ``image``; its response."""
+def sam_invoke(function: str, event: Path, image: str) -> tuple[dict[str, Any], str]:
+    """`sam local invoke FUNCTION -e EVENT` in a container from ``image``; its response and its log."""
     done = subprocess.run(
         [SAM, "local", "invoke", function, "-e", str(event), "--template", str(BUILD / "template.yaml"),
          "--invoke-image", image, "--skip-pull-image"],
@@ -32,7 +32,7 @@ def sam_invoke(function: str, event: Path, image: str) -> dict[str, Any]:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return answer
+    return answer, done.stderr
 
 
 @pytest.mark.parametrize(
@@ -49,12 +49,15 @@ def test_each_api_function_answers_in_its_container_as_in_process(
     lambda_image: str, functions: dict[str, Any], lambda_context: Any, function: str, event: str
 ) -> None:
     path = EVENTS / "api" / f"{event}.json"
-    in_container = sam_invoke(function, path, lambda_image)
+    in_container, log = sam_invoke(function, path, lambda_image)
     in_process = functions["health" if function == "HealthFunction" else "predict"].lambda_handler(
         json.loads(path.read_text()), lambda_context
     )
     assert in_container["statusCode"] == in_process["statusCode"]
     assert json.loads(in_container["body"]) == json.loads(in_process["body"])
+    # Each cold start logs the function's own init timer: the runtime's start and the module's imports.
+    [init] = [json.loads(line) for line in log.splitlines() if '"message":"initialised"' in line]
+    assert 0 < init["init_ms"] < 10_000, init
 
 
 def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: str, tmp_path: Path) -> None:
