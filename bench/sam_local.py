@@ -1,14 +1,27 @@
-"""The real `sam local` on Docker (issue 13): PredictFunction's cold start in its container, and latency through
-`sam local start-api` with warm containers, on the Lambda-like image (windpitch_local.image).
+"""The real `sam local` on Docker (issue 13): PredictFunction's cold start in its container, latency through
+`sam local start-api` with warm containers, and the size of each function with its layers; python3.13 (what
+Lambda runs) against python3.11 (what it ran).
 
-    make build lambda-image && .venv/bin/python bench/sam_local.py [--invokes 5] [--requests 300]
+    make build lambda-image && .venv/bin/python bench/sam_local.py [--pythons 3.13 3.11] [--starts 10]
+        [--invokes 5] [--requests 300]
 
-* ``sam local invoke PredictFunction`` on ``events/api/predict_get_ws1.json``, ``--invokes`` times: the wall
-  time of the command (SAM starts a container from the image, the Runtime Interface Emulator starts the
-  runtime, the handler's module is imported and the model loaded, one request answered, the container
-  removed), and the init duration the emulator reports (``REPORT ... Init Duration``).
-* ``sam local start-api --warm-containers EAGER``: ``--requests`` sequential ``GET /predict?Ws1_avg=10`` after
-  one warm-up request each, p50 and p99; and a 1,000-record POST, p50 of 20.
+For each Python, on the Lambda-like image of that Python (windpitch_local.image):
+
+* **container start → first answer** (``--starts`` times): ``docker run`` of the image with SAM CLI's Runtime
+  Interface Emulator, PredictFunction's code and the API layers mounted read-only as Lambda would, then one
+  GET /predict event posted to the emulator until it answers. That is container creation, the runtime's start,
+  the function's init and the first request (which loads and verifies the model). The function's own init
+  timer (``init_ms`` of its "initialised" log line: process start → module loaded, Lambda's Init Duration) is
+  read from the container's log.
+* **sam local invoke** (``--invokes`` times): the same through SAM CLI, which adds its own start, the template's
+  parsing and an image with the layers baked in: the command's wall time.
+* **start-api, warm** (``--warm-containers EAGER``): ``--requests`` sequential GET /predict?Ws1_avg=10 after a
+  warm-up, p50 and p99; and a 1,000-record POST, p50 of 20.
+* **sizes**: each function's folder with its layers, unzipped, as the 250 MB limit counts them.
+
+python3.13 uses ``make build``'s layers (cp313, manylinux ≤ glibc 2.34). python3.11 gets the same pins built for
+cp311 here (``.aws-sam/bench/3.11``) for bookworm's glibc (2.36): numpy 2.4's wheels need glibc 2.27, newer than
+python3.11's Amazon Linux 2 (2.26), so this build could not be deployed; it isolates the interpreter.
 """
 
 from __future__ import annotations
@@ -23,7 +36,8 @@ import time
 from pathlib import Path
 
 import requests
-from common import ROOT, machine
+from common import BUILD, ROOT, machine
+from samcli.yamlhelper import yaml_dump, yaml_parse
 
 from windpitch_local.api import deployed_template
 from windpitch_local.image import build, ensure_docker, stop_docker
@@ -31,23 +45,92 @@ from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
 
 SAM = str(ROOT / ".venv" / "bin" / "sam")
-BUILD = ROOT / ".aws-sam" / "build"
 ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+EVENT = ROOT / "events" / "api" / "predict_get_ws1.json"
+RIE = Path(__import__("samcli").__file__).parent / "local" / "rapid" / "aws-lambda-rie-x86_64"
+API_LAYERS = ("ModelLayer", "DepsLayer")
+FUNCTIONS = {"PredictFunction": API_LAYERS, "HealthFunction": API_LAYERS,
+             "BatchFunction": (*API_LAYERS, "BatchLayer"), "WorkerFunction": (*API_LAYERS, "BatchLayer")}  # fmt: skip
 
 
-def invokes(image: str, template: Path, count: int) -> tuple[list[float], list[float]]:
+def build_for(python: str) -> Path:
+    """The Lambda build for ``python``: make build's for 3.13; the same template and pins built here otherwise."""
+    if python == "3.13":
+        return BUILD
+    out = ROOT / ".aws-sam" / "bench" / python
+    env = {**ENV, "LAMBDA_PYTHON": python, "LAMBDA_ARCH": "x86_64", "LAMBDA_GLIBC": "2.36",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    subprocess.run([SAM, "build", "--cached", "--parallel", "--build-dir", str(out / "build"), "--cache-dir",
+                    str(out / "cache")], cwd=ROOT, env=env, check=True, capture_output=True)  # fmt: skip
+    template = out / "build" / "template.yaml"
+    document = yaml_parse(template.read_text())
+    document["Globals"]["Function"]["Runtime"] = f"python{python}"
+    template.write_text(yaml_dump(document))
+    return out / "build"
+
+
+def tree_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def cold_starts(image: str, built: Path, count: int) -> tuple[list[float], list[float]]:
+    """Container start → first answer (ms), and the function's own init_ms, ``count`` times."""
+    mounts = ["-v", f"{RIE}:/var/rapid/aws-lambda-rie:ro", "-v", f"{built / 'PredictFunction'}:/var/task:ro"]
+    for name in API_LAYERS:
+        mounts += ["-v", f"{built / name / 'python'}:/opt/{name}:ro"]
+    env = {"AWS_LAMBDA_FUNCTION_HANDLER": "app.lambda_handler", "_HANDLER": "app.lambda_handler",
+           "PYTHONPATH": ":".join(f"/opt/{name}" for name in API_LAYERS), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+           "POWERTOOLS_SERVICE_NAME": "windpitch", "POWERTOOLS_METRICS_NAMESPACE": "windpitch",
+           "AWS_REGION": "eu-west-3", "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"}  # fmt: skip
+    flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    event = EVENT.read_bytes()
     walls, inits = [], []
     for _ in range(count):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
         started = time.perf_counter()
-        done = subprocess.run(
-            [SAM, "local", "invoke", "PredictFunction", "-e", str(ROOT / "events/api/predict_get_ws1.json"),
-             "--template", str(template), "--invoke-image", image, "--skip-pull-image"],
+        container = subprocess.run(
+            ["docker", "run", "-d", "--rm", "--network", "bridge", "-p", f"127.0.0.1:{port}:8080", *mounts, *flags,
+             "--entrypoint", "/var/rapid/aws-lambda-rie", image, "/var/runtime/bootstrap", "app.lambda_handler"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        try:
+            answer = _first_answer(url, event)
+            walls.append((time.perf_counter() - started) * 1000)
+            if answer.get("statusCode") != 200 or "pitch_deg" not in str(answer.get("body")):
+                raise RuntimeError(f"PredictFunction answered {answer}")
+            logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
+            found = re.search(r'"init_ms":\s*([\d.]+)', logs.stdout + logs.stderr)
+            inits.append(float(found.group(1)) if found else float("nan"))
+        finally:
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+    return walls, inits
+
+
+def _first_answer(url: str, event: bytes, wait_s: float = 60) -> dict[str, object]:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            answer = requests.post(url, data=event, timeout=30)
+            if answer.status_code == 200:
+                body: dict[str, object] = answer.json()
+                return body
+        except requests.ConnectionError:
+            time.sleep(0.005)
+    raise RuntimeError(f"no answer from {url} within {wait_s} s")
+
+
+def invokes(image: str, template: Path, count: int) -> list[float]:
+    walls = []
+    for _ in range(count):
+        started = time.perf_counter()
+        subprocess.run(
+            [SAM, "local", "invoke", "PredictFunction", "-e", str(EVENT), "--template", str(template),
+             "--invoke-image", image, "--skip-pull-image"],
             capture_output=True, text=True, env=ENV, check=True, cwd=ROOT,
         )  # fmt: skip
         walls.append((time.perf_counter() - started) * 1000)
-        found = re.search(r"Init Duration: ([\d.]+) ms", done.stderr)
-        inits.append(float(found.group(1)) if found else float("nan"))
-    return walls, inits
+    return walls
 
 
 def served(image: str, template: Path, count: int) -> tuple[list[float], list[float]]:
@@ -72,8 +155,7 @@ def served(image: str, template: Path, count: int) -> tuple[list[float], list[fl
         with requests.Session() as session:
             for _ in range(count):
                 started = time.perf_counter()
-                answer = session.get(f"{url}/predict", params={"Ws1_avg": "10"}, timeout=60)
-                answer.raise_for_status()
+                session.get(f"{url}/predict", params={"Ws1_avg": "10"}, timeout=60).raise_for_status()
                 gets.append((time.perf_counter() - started) * 1000)
             for _ in range(20):
                 started = time.perf_counter()
@@ -84,33 +166,51 @@ def served(image: str, template: Path, count: int) -> tuple[list[float], list[fl
         stop_process(server, timeout=30)
 
 
+def median_range(values: list[float], fmt: str = ",.0f") -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pythons", nargs="+", default=["3.13", "3.11"], choices=["3.13", "3.11"])
+    parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--invokes", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
+    rows: dict[str, dict[str, str]] = {}
     engine = ensure_docker()
     try:
-        image = build("3.11", quiet=True)
-        template = deployed_template(BUILD, {"AllowedOrigin": "http://127.0.0.1:8080"})
-        walls, inits = invokes(image, template, args.invokes)
-        gets, posts = served(image, template, args.requests)
+        for python in args.pythons:
+            built = build_for(python)
+            image = build(python, quiet=True)
+            template = deployed_template(built, {"AllowedOrigin": "http://127.0.0.1:8080"})
+            walls, inits = cold_starts(image, built, args.starts)
+            sam_walls = invokes(image, template, args.invokes)
+            gets, posts = served(image, template, args.requests)
+            sizes = {f: tree_mb(built / f) + sum(tree_mb(built / layer) for layer in layers)
+                     for f, layers in FUNCTIONS.items()}  # fmt: skip
+            q = statistics.quantiles
+            rows[python] = {
+                "PredictFunction's own init timer (init_ms: process start → module loaded), ms": median_range(
+                    inits, ".0f"
+                ),
+                "container start → first answer (docker run, RIE, init, model load, 1 GET), ms": median_range(walls),
+                "sam local invoke PredictFunction, command wall, ms": median_range(sam_walls),
+                "start-api warm: GET /predict?Ws1_avg=10, p50 / p99 ms": (
+                    f"{statistics.median(gets):.1f} / {q(gets, n=100)[98]:.1f}"
+                ),
+                "start-api warm: POST 1,000 records, p50 ms": f"{statistics.median(posts):.1f}",
+                **{f"{f} with its layers, MB unzipped": f"{mb:.1f}" for f, mb in sizes.items()},
+            }
     finally:
         stop_docker(engine)
-    q = statistics.quantiles
     print(machine("numpy", "aws-lambda-powertools", "aws-sam-cli"))
-    print(f"image {image} (Debian bookworm, Python 3.11), layers from .aws-sam/build (cp311, manylinux2014)\n")
-    print("| measure | median | range |")
-    print("| --- | ---: | ---: |")
-    print(f"| sam local invoke PredictFunction, command wall (container start → answer → removed), ms | "
-          f"{statistics.median(walls):,.0f} | {min(walls):,.0f}–{max(walls):,.0f} |")  # fmt: skip
-    # The emulator's REPORT Init Duration is ~0.1 ms: it times its own init phase, not the runtime's imports.
-    print(f"| REPORT Init Duration (the emulator's own phase, not the imports), ms | {statistics.median(inits):.2f} | "
-          f"{min(inits):.2f}–{max(inits):.2f} |")  # fmt: skip
-    print(f"| start-api, warm: GET /predict?Ws1_avg=10 ({len(gets)} sequential), p50 / p99 ms | "
-          f"{statistics.median(gets):.1f} / {q(gets, n=100)[98]:.1f} | {min(gets):.1f}–{max(gets):.1f} |")  # fmt: skip
-    print(f"| start-api, warm: POST 1,000 records (20 sequential), p50 ms | {statistics.median(posts):.1f} | "
-          f"{min(posts):.1f}–{max(posts):.1f} |")  # fmt: skip
+    print(f"{args.starts} container starts, {args.invokes} sam local invokes, {args.requests} warm GETs per Python; "
+          "median (min–max)\n")  # fmt: skip
+    print("| measure | " + " | ".join(f"python{p}" for p in rows) + " |")
+    print("| --- | " + " | ".join("---:" for _ in rows) + " |")
+    for measure in next(iter(rows.values())):
+        print(f"| {measure} | " + " | ".join(rows[p][measure] for p in rows) + " |")
     sys.stdout.flush()
 
 

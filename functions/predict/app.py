@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from windpitch_api import snapstart
 from windpitch_api.app import create_app
 from windpitch_api.observability import logger, metrics, since_process_start_ms
 from windpitch_api.routes import health, predict
@@ -16,6 +17,7 @@ from windpitch_api.routes import health, predict
 # /health is included so unknown-method answers agree; API Gateway routes /health to HealthFunction.
 app = create_app(predict, health)
 logger.info("initialised", init_ms=since_process_start_ms())  # the function's own init timer (cold starts)
+snapstart.register()  # with SnapStart on (template.yaml), the model is loaded and checked before the snapshot
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
