@@ -1,12 +1,14 @@
 # windpitch — the two commands that matter: `make run` and `make test`.
 # Both create .venv and install what they need when it is missing, so either works as the first
-# command on a fresh machine (Python 3.11, PyPI reachable).
+# command on a fresh machine (Python 3.13 or 3.11, PyPI reachable).
 
 SHELL := /bin/bash
 # SAM CLI reports telemetry unless told not to; windpitch never calls home.
 export SAM_CLI_TELEMETRY := 0
-PYTHON ?= python3.11
-VENV := .venv
+# The venv's Python: the runtime's (3.13) where this machine has one, else 3.11 (Debian 12 has no 3.13). Either
+# runs everything: make build-local builds the layers the local stack imports for whichever it is.
+PYTHON ?= $(shell for p in python3.13 python3.11; do $$p -c '' 2>/dev/null && { echo $$p; break; }; done)
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARTIFACTS := layers/model/windpitch/artifacts
@@ -24,7 +26,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
+	@test -n "$(PYTHON)" && command -v $(PYTHON) >/dev/null || { echo "error: no python3.13 or python3.11 found (set PYTHON=...)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

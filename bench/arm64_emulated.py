@@ -3,9 +3,9 @@
     .venv/bin/python bench/arm64_emulated.py        # as root; Debian's qemu-user-static and debootstrap
 
 1. ``binfmt_misc`` mounted and ``qemu-aarch64`` registered (``update-binfmts``), so arm64 programs run here;
-2. an arm64 Debian bookworm root (``debootstrap --arch=arm64 --variant=minbase --include=python3``), cached as a
-   tarball under ~/.cache/windpitch (about 1.5 minutes the first time);
-3. ``sam build --parameter-overrides Architecture=arm64`` with ``LAMBDA_ARCH=arm64`` (the aarch64 wheels);
+2. an arm64 Debian trixie root (``debootstrap --arch=arm64 --variant=minbase --include=python3``: Python 3.13,
+   the runtime's), cached as a tarball under ~/.cache/windpitch (a few minutes the first time);
+3. ``sam build --parameter-overrides Architecture=arm64`` with ``LAMBDA_ARCH=arm64`` (the aarch64 cp313 wheels);
 4. the layers at ``/opt/python`` and PredictFunction at ``/var/task`` in that root, then, under emulation: the
    model card's golden records predicted, compared to the bit with this machine's x86_64 answers, and the time
    from the first import to the first answer.
@@ -31,13 +31,12 @@ from windpitch.artifacts import default_model_dir, read_card
 from windpitch.predict import load_model, predict
 from windpitch_local.image import CACHE
 
-ROOTFS = CACHE / "arm64-bookworm-python3.tar"
+ROOTFS = CACHE / "arm64-trixie-python3.tar"  # trixie: Python 3.13, the runtime's (its layers are cp313)
 PROBE = """
 import json, platform, sys, time
 started = time.perf_counter()
 sys.path[:0] = ["/opt/python", "/var/task"]
 from windpitch.predict import load_model, predict
-from windpitch_local.image import CACHE
 model = load_model()
 records = json.loads(sys.argv[1])
 answers = [r.pitch_deg for r in predict(records, model)]
@@ -61,7 +60,7 @@ def arm64_root(work: Path) -> Path:
     root = work / "root"
     if not ROOTFS.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        run("debootstrap", "--arch=arm64", "--variant=minbase", "--include=python3", "bookworm", str(root),
+        run("debootstrap", "--arch=arm64", "--variant=minbase", "--include=python3", "trixie", str(root),
             "http://deb.debian.org/debian", stdout=subprocess.DEVNULL)  # fmt: skip
         with tarfile.open(ROOTFS, "w") as tar:
             tar.add(root, arcname=".")
@@ -92,7 +91,7 @@ def main() -> None:
         arm = json.loads(done.stdout)
     same = sum(a == b for a, b in zip(arm["answers"], x86, strict=True))
     print(machine("numpy"))
-    print(f"arm64 root: Debian bookworm, Python {arm['python']}, run through qemu-user-static on this x86_64 machine\n")
+    print(f"arm64 root: Debian trixie, Python {arm['python']}, run through qemu-user-static on this x86_64 machine\n")
     print("| check | result |")
     print("| --- | --- |")
     print(f"| machine the layers ran on | {arm['machine']} |")

@@ -44,7 +44,7 @@ from windpitch_local.image import build, ensure_docker, stop_docker
 from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
 
-SAM = str(ROOT / ".venv" / "bin" / "sam")
+SAM = str(Path(sys.executable).with_name("sam"))  # the venv running the tests (make VENV=... too)
 ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
 EVENT = ROOT / "events" / "api" / "predict_get_ws1.json"
 RIE = Path(__import__("samcli").__file__).parent / "local" / "rapid" / "aws-lambda-rie-x86_64"

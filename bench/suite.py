@@ -41,7 +41,7 @@ def block(name: str) -> re.Pattern[str]:
 
 
 def run(name: str) -> str:
-    command = [".venv/bin/python", f"bench/{name}.py", *SUITE[name]]
+    command = [sys.executable, f"bench/{name}.py", *SUITE[name]]
     started = time.monotonic()
     done = subprocess.run([sys.executable, *command[1:]], cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:

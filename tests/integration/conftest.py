@@ -82,7 +82,7 @@ def serving(
         log.close()
 
 
-SAM = str(ROOT / ".venv" / "bin" / "sam")
+SAM = str(Path(sys.executable).with_name("sam"))  # the venv running the tests (make VENV=... too)
 BUILD = ROOT / ".aws-sam" / "build"
 # SAM CLI gives a function's declared variables the value the shell has for them, before the template's: the
 # tests' own process holds some (an in-process runner sets a function's environment), so they are left out.

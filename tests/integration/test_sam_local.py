@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.conftest import EVENTS, ROOT
 from tests.integration.conftest import sam_environment
 
 pytestmark = pytest.mark.integration
-SAM = str(ROOT / ".venv" / "bin" / "sam")
+SAM = str(Path(sys.executable).with_name("sam"))  # the venv running the tests (make VENV=... too)
 BUILD = ROOT / ".aws-sam" / "build"
 
 
