@@ -1,6 +1,6 @@
 """The Lambda-like Python image for `sam local`, built here from Debian's and PyPI's packages only.
 
-    python -m windpitch_local image [--python 3.11|3.13]     # make lambda-image
+    python -m windpitch_local image [--python 3.13|3.11]     # make lambda-image (3.13: the template's runtime)
 
 No container registry is reachable from these machines, so AWS's base images cannot be pulled. This builds
 the closest thing from what can be fetched:
@@ -13,7 +13,7 @@ the closest thing from what can be fetched:
 3. ``docker import`` of that tree as ``windpitch/lambda-python:<version>``, labelled with the recipe's hash.
 
 SAM CLI brings the Runtime Interface Emulator itself (mounted at ``/var/rapid``) and adds the function's
-layers on top (``sam local invoke --invoke-image windpitch/lambda-python:3.11 --skip-pull-image``).
+layers on top (``sam local invoke --invoke-image windpitch/lambda-python:3.13 --skip-pull-image``).
 
 **What differs from Lambda**: Debian's glibc (2.36 in bookworm, 2.41 in trixie) and Python build, not Amazon
 Linux's (glibc 2.26 for python3.11, 2.34 for python3.13); no ``/var/lang``; the same RIC protocol. A wheel
@@ -210,7 +210,7 @@ def _say(quiet: bool, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m windpitch_local image", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--python", default="3.11", choices=list(SUITES), help="the runtime's Python (3.11)")
+    parser.add_argument("--python", default="3.13", choices=list(SUITES), help="the runtime's Python (%(default)s)")
     parser.add_argument("--force", action="store_true", help="rebuild the file system and the image")
     args = parser.parse_args(argv)
     try:
