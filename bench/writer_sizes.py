@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/writer_sizes.py
 
-Each candidate is installed with pip into an empty folder from manylinux2014 wheels for CPython 3.11
-(what Lambda's python3.11 on Amazon Linux 2 can load), --no-deps with its full dependency list spelled
-out, numpy excluded (ModelLayer ships it). Sizes are bytes on disk, before and after removing test
-suites as the layer's Makefile does. Needs PyPI.
+Each candidate is installed with pip into an empty folder from the wheels Lambda's python3.13 on Amazon Linux
+2023 can load (cp313, manylinux up to glibc 2.34: windpitch_deploy.layers.platform_tags), --no-deps with its
+full dependency list spelled out, numpy excluded (ModelLayer ships it). Sizes are bytes on disk, before and
+after removing test suites as the layer's Makefile does. Needs PyPI.
 """
 
 from __future__ import annotations
@@ -16,13 +16,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-PLATFORM = ["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11"]
-PANDAS = ["pandas==2.2.3", "python-dateutil==2.9.0.post0", "pytz==2026.6", "tzdata==2026.6", "six==1.17.0"]
+from common import ROOT  # noqa: F401 - puts the repository on the path
+
+from windpitch_deploy.layers import platform_tags
+
+PLATFORM = [*(a for tag in platform_tags("3.13", "x86_64") for a in ("--platform", tag)), "--implementation", "cp",
+            "--python-version", "3.13"]  # fmt: skip
+PANDAS = ["pandas==2.3.3", "python-dateutil==2.9.0.post0", "pytz==2026.6", "tzdata==2026.6", "six==1.17.0"]
 CANDIDATES = {
     "pandas + fastparquet (chosen)": [
         *PANDAS,
         "fastparquet==2026.9.0",
-        "cramjam==2.12.1",
+        "cramjam==2.14.0",
         "fsspec==2026.9.0",
         "packaging==26.3",
     ],

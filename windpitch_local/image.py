@@ -61,6 +61,24 @@ class DockerUnavailable(RuntimeError):
     """No Docker engine runs here and none could be started; the message says why."""
 
 
+class ImageBroken(RuntimeError):
+    """The image exists but cannot run a function; the message names what is wrong and how to rebuild."""
+
+
+# Run in the image: what the Runtime Interface Emulator needs to start a Python function. Without it, `sam local
+# invoke` exits 0 and prints nothing (seen with a bootstrap removed): so the harness checks before it invokes.
+IMAGE_PROBE: Final = """
+problems=""
+[ -x /var/runtime/bootstrap ] || problems="$problems /var/runtime/bootstrap is missing or not executable;"
+[ -x /usr/bin/python3 ] || problems="$problems /usr/bin/python3 is missing;"
+/usr/bin/python3 -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$1'.split('.'))))" 2>/dev/null ||
+  problems="$problems its python3 is not Python $1;"
+PYTHONPATH=/var/runtime /usr/bin/python3 -c "import awslambdaric" 2>/dev/null ||
+  problems="$problems the runtime interface client (awslambdaric) does not import;"
+echo "$problems"
+"""
+
+
 def recipe(python: str, arch: str = "x86_64") -> dict[str, object]:
     """Everything the image is built from: its hash names the cached file system and labels the image."""
     return {"suite": SUITES[python], "python": python, "arch": arch, "packages": RUNTIME_PACKAGES,
@@ -158,6 +176,7 @@ def build(python: str, *, force: bool = False, quiet: bool = False) -> str:
     ensure_docker()
     wanted = recipe_hash(python)
     if not force and image_recipe(python) == wanted:
+        verify(python)
         _say(quiet, f"{tag(python)} is up to date (recipe {wanted})")
         return tag(python)
     tarball = CACHE / f"lambda-rootfs-{SUITES[python]}-{wanted}.tar"
@@ -169,7 +188,28 @@ def build(python: str, *, force: bool = False, quiet: bool = False) -> str:
                f"LABEL windpitch.recipe={wanted}"]  # fmt: skip
     flags = [arg for change in changes for arg in ("--change", change)]
     _run(["docker", "import", *flags, str(tarball), tag(python)], "docker import")
+    verify(python)
     return tag(python)
+
+
+def verify(python: str, image: str | None = None) -> None:
+    """Check that ``image`` (``windpitch/lambda-python:<python>``) can start a function: bootstrap, Python, client.
+
+    Raises:
+        ImageBroken: naming each thing that is wrong, and how to rebuild.
+    """
+    image = image or tag(python)
+    done = subprocess.run(  # noqa: S603
+        ["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "/bin/sh", image,  # noqa: S607
+         "-c", IMAGE_PROBE, "probe", python],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    problems = done.stdout.strip() if done.returncode == 0 else (done.stderr.strip() or f"exit {done.returncode}")
+    if problems:
+        raise ImageBroken(
+            f"{image} cannot run a function:{' ' if done.returncode == 0 else ' docker run: '}{problems.rstrip(';')}. "
+            f"Rebuild it: python -m windpitch_local image --python {python} --force"
+        )
 
 
 def _root_file_system(python: str, tarball: Path, quiet: bool) -> None:
@@ -215,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         print(build(args.python, force=args.force))
-    except (DockerUnavailable, RuntimeError, ValueError) as exc:
+    except (DockerUnavailable, ImageBroken, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     return 0

@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from windpitch_api import snapstart
-from windpitch_api.app import create_app
+from windpitch_api.app import create_app, resolve
 from windpitch_api.observability import logger, metrics, since_process_start_ms
 from windpitch_api.routes import health, predict
 
@@ -23,4 +23,4 @@ snapstart.register()  # with SnapStart on (template.yaml), the model is loaded a
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)  # a non-proxy event gets a 400 naming the field

@@ -32,6 +32,7 @@ def sam_invoke(function: str, event: Path, image: str) -> tuple[dict[str, Any], 
         env=sam_environment(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), f"sam local invoke {function} answered nothing: {done.stderr[-3000:]}"
     answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return answer, done.stderr
 
@@ -160,3 +161,30 @@ def test_the_layer_builder_compiles_bytecode_in_the_image_when_the_host_lacks_th
     assert done.returncode == 0, done.stderr
     # Recorded where Lambda mounts a layer, so tracebacks name the deployed file.
     assert done.stdout.split() == ["True", "/opt/python/pkg/mod.py"]
+
+
+def test_a_non_proxy_event_is_answered_400_in_the_container_too(lambda_image: str, tmp_path: Path) -> None:
+    event = tmp_path / "scheduled.json"
+    event.write_text((EVENTS / "batch" / "scheduled.json").read_text())  # the batch's event, sent to the API
+    answer, _ = sam_invoke("PredictFunction", event, lambda_image)
+    assert answer["statusCode"] == 400
+    assert {"field": "httpMethod", "reason": "missing"} in json.loads(answer["body"])["details"]
+
+
+def test_a_broken_image_is_refused_naming_what_is_wrong(lambda_image: str) -> None:
+    """Without its bootstrap, `sam local invoke` exits 0 and prints nothing: the harness checks the image first."""
+    from windpitch_local.image import ImageBroken, verify
+
+    python = lambda_image.rsplit(":", 1)[1]
+    broken = f"{lambda_image}-broken-test"
+    made = subprocess.run(["docker", "run", "--name", "windpitch-broken-test", "--entrypoint", "/bin/rm", lambda_image,
+                           "/var/runtime/bootstrap"], capture_output=True, text=True, check=False)  # fmt: skip
+    try:
+        assert made.returncode == 0, made.stderr
+        subprocess.run(["docker", "commit", "windpitch-broken-test", broken], capture_output=True, check=True)
+        with pytest.raises(ImageBroken, match=r"/var/runtime/bootstrap is missing.*--force"):
+            verify(python, broken)
+        verify(python)  # the real one is whole
+    finally:
+        subprocess.run(["docker", "rm", "-f", "windpitch-broken-test"], capture_output=True, check=False)
+        subprocess.run(["docker", "rmi", "-f", broken], capture_output=True, check=False)

@@ -275,3 +275,28 @@ def test_an_integer_beyond_any_float_is_rejected_not_a_500(functions: dict[str, 
     first, second = json.loads(answer["body"])["results"]
     assert first["errors"][0]["field"] == "P_avg" and first["errors"][0]["reason"].startswith("not a finite number")
     assert second["ok"]
+
+
+@pytest.mark.parametrize(
+    ("event", "field", "reason"),
+    [
+        ({}, "httpMethod", "missing"),
+        ({"httpMethod": "GET"}, "path", "missing"),
+        ({"httpMethod": "GET", "path": "/predict", "queryStringParameters": ["Ws1_avg"]}, "queryStringParameters",
+         "must be an object or null, not an array"),
+        ({"httpMethod": "POST", "path": "/predict", "body": {"records": []}}, "body",
+         "must be a string or null, not an object"),
+        (["GET", "/health"], "event", "must be an API Gateway proxy event (a JSON object), not an array"),
+        ({"detail-type": "Scheduled Event", "source": "aws.events"}, "httpMethod", "missing"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("function", ["health", "predict"])
+def test_an_event_api_gateway_would_never_send_is_a_400_naming_the_field(
+    functions: dict[str, Any], function: str, event: Any, field: str, reason: str
+) -> None:
+    """A direct invoke with the wrong event (sam local invoke, a console test): a clear 400, not a KeyError."""
+    response = functions[function].lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 400
+    body = json.loads(response["body"])
+    assert body["error"] == "not an API Gateway proxy event"
+    assert {"field": field, "reason": reason} in body["details"]

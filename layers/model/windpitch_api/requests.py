@@ -76,3 +76,61 @@ def body_records(event: APIGatewayProxyEvent) -> list[Any]:
             [{"field": "records", "reason": f"{len(records):,} records; at most {MAX_RECORDS} per request"}],
         )
     return records
+
+
+# What the resolver reads of a proxy event, and the JSON types it expects there (None: absent, as API Gateway
+# sends for a request without query string, headers or body).
+PROXY_FIELDS: dict[str, tuple[type, ...]] = {
+    "httpMethod": (str,),
+    "path": (str,),
+    "headers": (dict, type(None)),
+    "multiValueHeaders": (dict, type(None)),
+    "queryStringParameters": (dict, type(None)),
+    "multiValueQueryStringParameters": (dict, type(None)),
+    "body": (str, type(None)),
+    "isBase64Encoded": (bool, type(None)),
+    "requestContext": (dict, type(None)),
+}
+REQUIRED_PROXY_FIELDS = ("httpMethod", "path")
+
+
+def proxy_event_problems(event: object) -> list[dict[str, str]]:
+    """Why ``event`` is not an API Gateway REST proxy event, field by field; empty when it is one.
+
+    API Gateway always sends one. A function invoked directly (``sam local invoke`` with another event, a
+    console test, a wrong integration) must get a 400 naming the field, not a KeyError from the resolver.
+
+    Example:
+        >>> proxy_event_problems({"httpMethod": "GET", "path": "/health", "headers": None})
+        []
+        >>> for problem in proxy_event_problems({"httpMethod": "GET", "headers": "x"}):
+        ...     print(problem)
+        {'field': 'path', 'reason': 'missing'}
+        {'field': 'headers', 'reason': 'must be an object or null, not a string'}
+        >>> proxy_event_problems(["GET"])
+        [{'field': 'event', 'reason': 'must be an API Gateway proxy event (a JSON object), not an array'}]
+    """
+    if not isinstance(event, dict):
+        return [{"field": "event", "reason": f"must be an API Gateway proxy event (a JSON object), not {_kind(event)}"}]
+    problems = [{"field": name, "reason": "missing"} for name in REQUIRED_PROXY_FIELDS if name not in event]
+    for name, types in PROXY_FIELDS.items():
+        if name in event and not isinstance(event[name], types):
+            wanted = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+            problems.append({"field": name, "reason": f"must be {wanted}, not {_kind(event[name])}"})
+    return problems
+
+
+_TYPE_NAMES = {str: "a string", dict: "an object", bool: "a boolean", type(None): "null"}
+
+
+def _kind(value: object) -> str:
+    """The JSON kind of a value, in words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
