@@ -1,6 +1,7 @@
 """Deployed size per function: its code and its layers, unzipped and zipped, against Lambda's limits.
 
     make build && .venv/bin/python bench/sizes.py
+    make build ARCH=arm64 && .venv/bin/python bench/sizes.py --build-dir .aws-sam/arm64/build
 
 Reads which layers each function has from template.yaml (Globals plus the function's own), measures the
 ``sam build`` output (bytes on disk; zipped with deflate level 9, as ``sam package`` uploads), and compares
@@ -11,6 +12,7 @@ for pinned wheels: tests/integration/test_sam_build.py keeps the budgets; this p
 
 from __future__ import annotations
 
+import argparse
 import io
 import zipfile
 from pathlib import Path
@@ -49,11 +51,16 @@ def function_layers(template: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def main() -> None:
-    require_build(BUILD)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build-dir", type=Path, default=BUILD, help="a sam build output (%(default)s)")
+    build = parser.parse_args().build_dir
+    require_build(build)
     template = yaml_parse((ROOT / "template.yaml").read_text())
     functions = function_layers(template)
     parts = sorted({name for layers in functions.values() for name in layers} | set(functions))
-    size = {name: (tree_bytes(BUILD / name), zipped_bytes(BUILD / name)) for name in parts}
+    size = {name: (tree_bytes(build / name), zipped_bytes(build / name)) for name in parts}
+    label = (build / "ModelLayer" / "python" / ".windpitch-layer.json").read_text().strip()
+    print(f"build {build.relative_to(ROOT) if build.is_relative_to(ROOT) else build}: {label}\n")
 
     print("| artifact | unzipped MB | zipped MB |")
     print("| --- | ---: | ---: |")

@@ -33,6 +33,7 @@ SUITE: dict[str, list[str]] = {
     "fault_injection": ["--trials", "200", "--seeds", "0", "1"],
     "sizes": [],
     "memory": ["--repeats", "3"],
+    "sam_local": ["--starts", "10", "--invokes", "5", "--requests", "300"],  # needs Docker (issue 13)
 }
 
 
