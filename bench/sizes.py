@@ -23,7 +23,7 @@ from samcli.yamlhelper import yaml_parse
 
 MB = 1e6
 UNZIPPED_LIMIT = 250 * 1024 * 1024
-BUDGETS = {"BatchFunction": 200 * 1024 * 1024}  # others: 100 MiB (tests/integration/test_sam_build.py)
+BUDGETS = {"BatchFunction": 200 * 1024 * 1024, "WorkerFunction": 200 * 1024 * 1024}  # others: 100 MiB (test_sam_build)
 
 
 def tree_bytes(path: Path) -> int:
