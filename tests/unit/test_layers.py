@@ -98,3 +98,20 @@ def test_a_built_template_pinned_to_arm64_refuses_x86_64_and_keeps_everything_el
     assert after["Resources"] == before["Resources"] and after["Conditions"] == before["Conditions"]
     with pytest.raises(ValueError, match="Architecture=sparc"):
         pin_file(built, "Architecture", "sparc")
+
+
+def test_without_that_python_or_docker_the_build_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Debian 12 machine without Docker: `make build` (python3.13 bytecode) stops with the way out;
+    `make build-local` and `make run` need neither."""
+    from windpitch_deploy import layers
+    from windpitch_local.image import DockerUnavailable
+
+    def no_engine() -> None:
+        raise DockerUnavailable("no docker client (Debian: apt-get install docker.io)")
+
+    monkeypatch.setattr(layers, "ensure_docker", no_engine)
+    monkeypatch.setattr(layers, "CACHE", tmp_path / "cache")
+    with pytest.raises(LayerBuildError, match=r"compiled by Python 3\.99.*make docker-tools\) or python3\.99"):
+        compile_bytecode(tmp_path, "3.99")
