@@ -3,7 +3,7 @@
 Lambda runs) against python3.11 (what it ran).
 
     make build lambda-image && .venv/bin/python bench/sam_local.py [--pythons 3.13 3.11] [--starts 10]
-        [--invokes 5] [--requests 300]
+        [--invokes 5] [--requests 300] [--before COMMIT]
 
 For each Python, on the Lambda-like image of that Python (windpitch_local.image):
 
@@ -19,6 +19,10 @@ For each Python, on the Lambda-like image of that Python (windpitch_local.image)
   warm-up, p50 and p99; and a 1,000-record POST, p50 of 20.
 * **sizes**: each function's folder with its layers, unzipped, as the 250 MB limit counts them.
 
+``--before COMMIT`` adds what that commit shipped (python3.11 on Amazon Linux 2: cp311 layers on its own pins,
+manylinux2014), built from a git worktree of it with this checkout's trained model: the "before" of the move.
+Its functions had no init timer. It needs a Python 3.11 on the PATH (SAM built its functions with it).
+
 python3.13 uses ``make build``'s layers (cp313, manylinux ≤ glibc 2.34). python3.11 gets the same pins built for
 cp311 here (``.aws-sam/bench/3.11``) for bookworm's glibc (2.36): numpy 2.4's wheels need glibc 2.27, newer than
 python3.11's Amazon Linux 2 (2.26), so this build could not be deployed; it isolates the interpreter.
@@ -29,10 +33,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -47,7 +53,7 @@ from windpitch_local.s3 import free_port
 SAM = str(Path(sys.executable).with_name("sam"))  # the venv running the tests (make VENV=... too)
 ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
 EVENT = ROOT / "events" / "api" / "predict_get_ws1.json"
-RIE = Path(__import__("samcli").__file__).parent / "local" / "rapid" / "aws-lambda-rie-x86_64"
+RIE = Path(str(__import__("samcli").__file__)).parent / "local" / "rapid" / "aws-lambda-rie-x86_64"
 API_LAYERS = ("ModelLayer", "DepsLayer")
 FUNCTIONS = {"PredictFunction": API_LAYERS, "HealthFunction": API_LAYERS,
              "BatchFunction": (*API_LAYERS, "BatchLayer"), "WorkerFunction": (*API_LAYERS, "BatchLayer")}  # fmt: skip
@@ -66,6 +72,21 @@ def build_for(python: str) -> Path:
     document = yaml_parse(template.read_text())
     document["Globals"]["Function"]["Runtime"] = f"python{python}"
     template.write_text(yaml_dump(document))
+    return out / "build"
+
+
+def build_before(commit: str) -> Path:
+    """``commit``'s own build (its template, Makefiles and pins) from a git worktree, with this checkout's model."""
+    out = ROOT / ".aws-sam" / "bench" / f"before-{commit}"
+    source = out / "src"
+    if not source.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(source), commit], cwd=ROOT, check=True,
+                       capture_output=True)  # fmt: skip
+    artifacts = Path("layers/model/windpitch/artifacts")  # trained, never committed
+    shutil.copytree(ROOT / artifacts, source / artifacts, dirs_exist_ok=True)
+    env = {**ENV, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run([SAM, "build", "--cached", "--parallel", "--build-dir", str(out / "build"), "--cache-dir",
+                    str(out / "cache")], cwd=source, env=env, check=True, capture_output=True)  # fmt: skip
     return out / "build"
 
 
@@ -167,6 +188,9 @@ def served(image: str, template: Path, count: int) -> tuple[list[float], list[fl
 
 
 def median_range(values: list[float], fmt: str = ",.0f") -> str:
+    values = [v for v in values if v == v]  # noqa: PLR0124 - NaN: no timer (a build from before it existed)
+    if not values:
+        return "—"
     return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
 
 
@@ -176,12 +200,16 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--invokes", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--before", help="also measure what this commit shipped (python3.11), e.g. 082a8e2")
     args = parser.parse_args()
+    targets: list[tuple[str, str, Callable[[str], Path]]] = [(f"python{p}", p, build_for) for p in args.pythons]
+    if args.before:
+        targets.append((f"python3.11 at {args.before}", "3.11", lambda _python: build_before(args.before)))
     rows: dict[str, dict[str, str]] = {}
     engine = ensure_docker()
     try:
-        for python in args.pythons:
-            built = build_for(python)
+        for column, python, builder in targets:
+            built = builder(python)
             image = build(python, quiet=True)
             template = deployed_template(built, {"AllowedOrigin": "http://127.0.0.1:8080"})
             walls, inits = cold_starts(image, built, args.starts)
@@ -190,7 +218,7 @@ def main() -> None:
             sizes = {f: tree_mb(built / f) + sum(tree_mb(built / layer) for layer in layers)
                      for f, layers in FUNCTIONS.items()}  # fmt: skip
             q = statistics.quantiles
-            rows[python] = {
+            rows[column] = {
                 "PredictFunction's own init timer (init_ms: process start → module loaded), ms": median_range(
                     inits, ".0f"
                 ),
@@ -207,7 +235,7 @@ def main() -> None:
     print(machine("numpy", "aws-lambda-powertools", "aws-sam-cli"))
     print(f"{args.starts} container starts, {args.invokes} sam local invokes, {args.requests} warm GETs per Python; "
           "median (min–max)\n")  # fmt: skip
-    print("| measure | " + " | ".join(f"python{p}" for p in rows) + " |")
+    print("| measure | " + " | ".join(rows) + " |")
     print("| --- | " + " | ".join("---:" for _ in rows) + " |")
     for measure in next(iter(rows.values())):
         print(f"| {measure} | " + " | ".join(rows[p][measure] for p in rows) + " |")
