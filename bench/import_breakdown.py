@@ -1,7 +1,7 @@
 """Where PredictFunction's init goes in its python3.13 container: ``python -X importtime`` of the runtime
 interface client and the handler module, with the layers mounted as Lambda mounts them.
 
-    make build lambda-image && .venv/bin/python bench/import_breakdown.py [--runs 5]
+    make build lambda-image && .venv/bin/python bench/import_breakdown.py [--runs 5] [--python 3.13 3.11]
 
 Each run is a fresh container (``--network none``, layers read-only, the image's own ``.pyc``). Prints, for the
 packages that matter, the median cumulative import time over the runs (a package's own modules and everything
@@ -14,23 +14,25 @@ import argparse
 import re
 import statistics
 import subprocess
+from pathlib import Path
 
-from common import BUILD, machine
+from common import machine
+from sam_local import build_for
 
 from windpitch_local.image import build, ensure_docker, stop_docker
 
 # The handler's imports in its order (functions/predict/app.py), and what they pull in; nested rows are part of the
 # row above them (Powertools' event_handler imports its AppSync resolver, which imports asyncio).
-ROOTS = ("awslambdaric", "app", "aws_lambda_powertools.logging", "aws_lambda_powertools.event_handler", "asyncio",
-         "aws_lambda_powertools.utilities.data_classes", "windpitch_api.snapstart", "windpitch", "numpy",
-         "windpitch_api.app")  # fmt: skip
+ROOTS = ("awslambdaric", "app", "aws_lambda_powertools.logging", "windpitch_api.app",
+         "aws_lambda_powertools.event_handler", "asyncio", "aws_lambda_powertools.utilities.data_classes", "windpitch",
+         "numpy", "typing", "dataclasses", "enum", "re", "json")  # fmt: skip
 LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
 
 
-def one_run(image: str) -> dict[str, float]:
-    mounts = ["-v", f"{BUILD / 'PredictFunction'}:/var/task:ro"]
+def one_run(image: str, built: Path) -> dict[str, float]:
+    mounts = ["-v", f"{built / 'PredictFunction'}:/var/task:ro"]
     for layer in ("ModelLayer", "DepsLayer"):
-        mounts += ["-v", f"{BUILD / layer / 'python'}:/opt/{layer}:ro"]
+        mounts += ["-v", f"{built / layer / 'python'}:/opt/{layer}:ro"]
     done = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/usr/bin/python3", *mounts, "-w", "/var/task",
          "-e", "PYTHONPATH=/var/runtime:/var/task:/opt/ModelLayer:/opt/DepsLayer", "-e", "POWERTOOLS_SERVICE_NAME=w",
@@ -46,20 +48,28 @@ def one_run(image: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--python", nargs="+", default=["3.13"], choices=["3.13", "3.11"],
+                        help="3.11 uses bench/sam_local.py's cp311 build of the same pins")  # fmt: skip
     args = parser.parse_args()
+    runs: dict[str, list[dict[str, float]]] = {}
     engine = ensure_docker()
     try:
-        image = build("3.13", quiet=True)
-        runs = [one_run(image) for _ in range(args.runs)]
+        for python in args.python:
+            image = build(python, quiet=True)
+            runs[python] = [one_run(image, build_for(python)) for _ in range(args.runs)]
     finally:
         stop_docker(engine)
     print(machine("numpy", "aws-lambda-powertools"))
-    print(f"{image}, {args.runs} fresh containers; milliseconds of `import awslambdaric, app`, median (min–max)\n")
-    print("| imported | cumulative ms |")
-    print("| --- | ---: |")
+    print(f"windpitch/lambda-python, {args.runs} fresh containers each; milliseconds of `import awslambdaric, app`, "
+          "median (min–max)\n")  # fmt: skip
+    print("| imported | " + " | ".join(f"python{p}" for p in runs) + " |")
+    print("| --- | " + " | ".join("---:" for _ in runs) + " |")
     for name in ("everything", *ROOTS):
-        values = [run.get(name, 0.0) for run in runs]
-        print(f"| {name} | {statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f}) |")
+        cells = []
+        for each in runs.values():
+            values = [run.get(name, 0.0) for run in each]
+            cells.append(f"{statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

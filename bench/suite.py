@@ -34,7 +34,7 @@ SUITE: dict[str, list[str]] = {
     "sizes": [],
     "memory": ["--repeats", "3"],
     "sam_local": ["--starts", "10", "--invokes", "5", "--requests", "300"],  # needs Docker (issue 13)
-    "import_breakdown": ["--runs", "5"],
+    "import_breakdown": ["--runs", "7", "--python", "3.13", "3.11"],
 }
 
 
