@@ -147,15 +147,13 @@ def compile_bytecode(into: Path, python: str, *, container: bool = False) -> str
                  "-v", f"{into.resolve()}:/layer", image, *options, "-s", "/layer", "/layer"],
                 check=False,
             )  # fmt: skip
-            if done.returncode != 0:
-                raise LayerBuildError(f"compileall in {image} failed ({done.returncode})")
-            return image
-        except (DockerUnavailable, RuntimeError) as exc:
-            if isinstance(exc, LayerBuildError):
-                raise
-            raise LayerBuildError(f"the image to compile Python {python} bytecode could not be built: {exc}") from exc
+        except RuntimeError as exc:  # DockerUnavailable (no debootstrap), ImageBroken, a failed image build
+            raise LayerBuildError(f"the image to compile Python {python} bytecode is unusable: {exc}") from exc
         finally:
             stop_docker(engine)
+    if done.returncode != 0:
+        raise LayerBuildError(f"compileall in {image} failed ({done.returncode})")
+    return image
 
 
 def label(into: Path, python: str, arch: str, glibc: tuple[int, int]) -> None:
