@@ -133,8 +133,10 @@ lambda-image: $(STAMP)  ## the Lambda-like image for sam local (Debian trixie + 
 
 sam-api: build lambda-image  ## SAM's own start-api on Docker, 127.0.0.1:3000, the template as deployed
 	$(PY) -c "from pathlib import Path; from windpitch_local.api import deployed_template; print(deployed_template(Path('.aws-sam/build'), {'AllowedOrigin': 'http://127.0.0.1:8080'}))"
+	$(PY) -c "from windpitch_local.image import project_network; project_network()"
 	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam local start-api --template .aws-sam/build/template.deployed.yaml \
 		--host 127.0.0.1 --port 3000 --invoke-image windpitch/lambda-python:$(LAMBDA_PYTHON) --skip-pull-image \
+		--docker-network windpitch-local \
 		--warm-containers LAZY --parameter-overrides AllowedOrigin=http://127.0.0.1:8080
 
 api: build-local  ## only the local API (Docker-free sam local start-api) on 127.0.0.1:3000

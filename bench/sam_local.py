@@ -46,7 +46,7 @@ from common import BUILD, ROOT, machine
 from samcli.yamlhelper import yaml_dump, yaml_parse
 
 from windpitch_local.api import deployed_template
-from windpitch_local.image import build, ensure_docker, stop_docker
+from windpitch_local.image import NETWORK, build, ensure_docker, project_network, stop_docker
 from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
 
@@ -111,7 +111,7 @@ def cold_starts(image: str, built: Path, count: int) -> tuple[list[float], list[
         url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
         started = time.perf_counter()
         container = subprocess.run(
-            ["docker", "run", "-d", "--rm", "--network", "bridge", "-p", f"127.0.0.1:{port}:8080", *mounts, *flags,
+            ["docker", "run", "-d", "--rm", "--network", NETWORK, "-p", f"127.0.0.1:{port}:8080", *mounts, *flags,
              "--entrypoint", "/var/rapid/aws-lambda-rie", image, "/var/runtime/bootstrap", "app.lambda_handler"],
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
@@ -147,7 +147,7 @@ def invokes(image: str, template: Path, count: int) -> list[float]:
         started = time.perf_counter()
         subprocess.run(
             [SAM, "local", "invoke", "PredictFunction", "-e", str(EVENT), "--template", str(template),
-             "--invoke-image", image, "--skip-pull-image"],
+             "--invoke-image", image, "--skip-pull-image", "--docker-network", NETWORK],
             capture_output=True, text=True, env=ENV, check=True, cwd=ROOT,
         )  # fmt: skip
         walls.append((time.perf_counter() - started) * 1000)
@@ -158,7 +158,7 @@ def served(image: str, template: Path, count: int) -> tuple[list[float], list[fl
     port = free_port()
     server = subprocess.Popen(
         [SAM, "local", "start-api", "--template", str(template), "--host", "127.0.0.1", "--port", str(port),
-         "--invoke-image", image, "--skip-pull-image", "--warm-containers", "EAGER"],
+         "--invoke-image", image, "--skip-pull-image", "--warm-containers", "EAGER", "--docker-network", NETWORK],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, cwd=ROOT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -208,6 +208,7 @@ def main() -> None:
     rows: dict[str, dict[str, str]] = {}
     engine = ensure_docker()
     try:
+        project_network()  # every container joins the project's own bridge; ports on 127.0.0.1 only
         for column, python, builder in targets:
             built = builder(python)
             image = build(python, quiet=True)

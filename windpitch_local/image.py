@@ -144,7 +144,10 @@ def _docker_answers() -> bool:
         return False
 
 
-def project_network(name: str = "windpitch-local") -> str:
+NETWORK: Final = "windpitch-local"  # the project's own bridge: every container the project starts joins it
+
+
+def project_network(name: str = NETWORK) -> str:
     """The project's own bridge network (created when absent); its gateway address, which a server on this
     machine binds to be reachable from that network's containers (and from nowhere beyond this machine)."""
     inspect = ["docker", "network", "inspect", name, "--format", "{{ (index .IPAM.Config 0).Gateway }}"]

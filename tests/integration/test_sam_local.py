@@ -23,11 +23,18 @@ SAM = str(Path(sys.executable).with_name("sam"))  # the venv running the tests (
 BUILD = ROOT / ".aws-sam" / "build"
 
 
+def project_network_name() -> str:
+    from windpitch_local.image import NETWORK, project_network
+
+    project_network()
+    return NETWORK
+
+
 def sam_invoke(function: str, event: Path, image: str) -> tuple[dict[str, Any], str]:
     """`sam local invoke FUNCTION -e EVENT` in a container from ``image``; its response and its log."""
     done = subprocess.run(
         [SAM, "local", "invoke", function, "-e", str(event), "--template", str(BUILD / "template.yaml"),
-         "--invoke-image", image, "--skip-pull-image"],
+         "--invoke-image", image, "--skip-pull-image", "--docker-network", project_network_name()],
         cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
         env=sam_environment(),
     )  # fmt: skip
@@ -88,7 +95,7 @@ def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: st
         done = subprocess.run(
             [SAM, "local", "invoke", "BatchFunction", "-e", str(EVENTS / "batch" / "scheduled.json"),
              "--template", str(deployed_template(BUILD)), "--invoke-image", lambda_image, "--skip-pull-image",
-             "--docker-network", "windpitch-local", "--env-vars", str(env_vars)],
+             "--docker-network", project_network_name(), "--env-vars", str(env_vars)],
             cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
             env=sam_environment(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
                                 AWS_DEFAULT_REGION="eu-west-3"),
