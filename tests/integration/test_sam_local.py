@@ -7,9 +7,11 @@ Skipped, with the reason, only where no Docker engine runs or can be started (th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,49 +71,92 @@ def test_each_api_function_answers_in_its_container_as_in_process(
     assert 0 < init["init_ms"] < 10_000, init
 
 
-def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: str, tmp_path: Path) -> None:
-    """BatchFunction in its container, on SAM's scheduled event, scoring a raw file in moto's S3. moto listens
-    on the gateway of the project's own bridge network, which the container joins (reachable from this machine
-    and that network only)."""
+@contextlib.contextmanager
+def moto_on_the_project_network(frame: Any) -> Iterator[tuple[str, Any]]:
+    """moto's server on the gateway of the project's own bridge network (reachable from this machine and that
+    network's containers only), with bucket windpitch-sam holding ``frame`` as raw/2015-07-01.csv."""
     import boto3
-    import pandas as pd
 
-    from tests.conftest import scada_bytes, synthetic_scada
-    from windpitch_local.api import deployed_template
+    from tests.conftest import scada_bytes
     from windpitch_local.image import project_network
     from windpitch_local.s3 import MotoServer
 
-    gateway = project_network()
-    frame = synthetic_scada(144, seed=3, freq="10min", start="2015-07-01")
-    env_vars = tmp_path / "env.json"
-    with MotoServer(host=gateway) as server:
-        # The template's !Ref values that mean nothing locally; inline (no queue); the S3 of moto on the network.
-        env_vars.write_text(json.dumps({"BatchFunction": {"WINDPITCH_BUCKET": "windpitch-sam", "WORK_QUEUE_URL": "",
-                                                          "WINDPITCH_S3_ENDPOINT_URL": server.endpoint}}))  # fmt: skip
+    with MotoServer(host=project_network()) as server:
         s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="eu-west-3",
                           aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
         s3.create_bucket(Bucket="windpitch-sam", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
         s3.put_object(Bucket="windpitch-sam", Key="raw/2015-07-01.csv", Body=scada_bytes(frame))
-        done = subprocess.run(
-            [SAM, "local", "invoke", "BatchFunction", "-e", str(EVENTS / "batch" / "scheduled.json"),
-             "--template", str(deployed_template(BUILD)), "--invoke-image", lambda_image, "--skip-pull-image",
-             "--docker-network", project_network_name(), "--env-vars", str(env_vars)],
-            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-            env=sam_environment(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
-                                AWS_DEFAULT_REGION="eu-west-3"),
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
-        summary = json.loads(done.stdout.strip().splitlines()[-1])
-        assert "rows_in" in summary, (summary, done.stderr[-2500:])
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="windpitch-sam")["Contents"]]
-        parts = [k for k in keys if k.startswith("predictions/")]
-        import io
+        yield server.endpoint, s3
 
+
+def sam_invoke_on_moto(function: str, event: Path, image: str, variables: dict[str, str], tmp_path: Path) -> Any:
+    """`sam local invoke` of a batch-side function on the project's network, with the template's !Ref values that
+    mean nothing locally given by ``variables`` (--env-vars); its answer."""
+    from windpitch_local.api import deployed_template
+
+    env_vars = tmp_path / "env.json"
+    env_vars.write_text(json.dumps({function: variables}))
+    done = subprocess.run(
+        [SAM, "local", "invoke", function, "-e", str(event), "--template", str(deployed_template(BUILD)),
+         "--invoke-image", image, "--skip-pull-image", "--docker-network", project_network_name(),
+         "--env-vars", str(env_vars)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env=sam_environment(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="eu-west-3"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), f"sam local invoke {function} answered nothing: {done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_scheduled_batch_runs_in_its_container_against_moto(lambda_image: str, tmp_path: Path) -> None:
+    """BatchFunction in its container, on SAM's scheduled event, scoring a raw file in moto's S3."""
+    import io
+
+    import pandas as pd
+
+    from tests.conftest import synthetic_scada
+
+    frame = synthetic_scada(144, seed=3, freq="10min", start="2015-07-01")
+    with moto_on_the_project_network(frame) as (endpoint, s3):
+        # Inline (no queue), the S3 of moto on the network.
+        summary = sam_invoke_on_moto("BatchFunction", EVENTS / "batch" / "scheduled.json", lambda_image,
+                                     {"WINDPITCH_BUCKET": "windpitch-sam", "WORK_QUEUE_URL": "",
+                                      "WINDPITCH_S3_ENDPOINT_URL": endpoint}, tmp_path)  # fmt: skip
+        assert "rows_in" in summary, summary
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="windpitch-sam")["Contents"]]
         rows = sum(len(pd.read_parquet(io.BytesIO(s3.get_object(Bucket="windpitch-sam", Key=k)["Body"].read())))
-                   for k in parts)  # fmt: skip
+                   for k in keys if k.startswith("predictions/"))  # fmt: skip
     assert (summary["rows_in"], summary["rows_scored"]) == (len(frame), len(frame)), summary
     assert f"manifests/run-{summary['run_id']}.json" in keys
     assert rows == len(frame)
+
+
+def test_the_worker_scores_its_unit_in_its_container_against_moto(lambda_image: str, tmp_path: Path) -> None:
+    """WorkerFunction in its container, on the SQS event `sam local generate-event` shaped (events/worker/), naming
+    a raw file in moto's S3: the message succeeds and the unit's result waits for the aggregation."""
+    from tests.conftest import synthetic_scada
+
+    frame = synthetic_scada(144, seed=4, freq="10min", start="2015-07-01")
+    event = json.loads((EVENTS / "worker" / "s3_notification.json").read_text())
+    [record] = event["Records"]
+    body = json.loads(record["body"])
+    with moto_on_the_project_network(frame) as (endpoint, s3):
+        # The notification names this version of the file: another ETag would be a replaced file ("gone").
+        body["Records"][0]["s3"]["bucket"]["name"] = "windpitch-sam"
+        body["Records"][0]["s3"]["object"].update(
+            key="raw/2015-07-01.csv", eTag=s3.head_object(Bucket="windpitch-sam", Key="raw/2015-07-01.csv")["ETag"]
+        )
+        record["body"] = json.dumps(body)
+        (tmp_path / "event.json").write_text(json.dumps(event))
+        answer = sam_invoke_on_moto("WorkerFunction", tmp_path / "event.json", lambda_image,
+                                    {"WINDPITCH_BUCKET": "windpitch-sam", "WORK_QUEUE_URL": "",
+                                     "WINDPITCH_S3_ENDPOINT_URL": endpoint}, tmp_path)  # fmt: skip
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="windpitch-sam")["Contents"]]
+        results = [k for k in keys if k.startswith("state/results/") and k.endswith(".json")]
+        result = json.loads(s3.get_object(Bucket="windpitch-sam", Key=results[0])["Body"].read()) if results else {}
+    assert answer == {"batchItemFailures": []}, answer
+    assert len(results) == 1, keys
+    assert result.get("rows_scored") == len(frame), result
 
 
 # Run in the image's Python with the layers mounted read-only, in order, before the runtime's own packages (boto3):
