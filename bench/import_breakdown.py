@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from common import machine
-from sam_local import build_for
+from sam_local import build_for, predict_mounts
 
 from windpitch_local.image import build, ensure_docker, stop_docker
 
@@ -30,18 +30,17 @@ LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
 
 
 def one_run(image: str, built: Path) -> dict[str, float]:
-    mounts = ["-v", f"{built / 'PredictFunction'}:/var/task:ro"]
-    for layer in ("ModelLayer", "DepsLayer"):
-        mounts += ["-v", f"{built / layer / 'python'}:/opt/{layer}:ro"]
+    mounts, layers = predict_mounts(built)
     done = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/usr/bin/python3", *mounts, "-w", "/var/task",
-         "-e", "PYTHONPATH=/var/runtime:/var/task:/opt/ModelLayer:/opt/DepsLayer", "-e", "POWERTOOLS_SERVICE_NAME=w",
+         "-e", f"PYTHONPATH=/var/runtime:/var/task:{layers}", "-e", "POWERTOOLS_SERVICE_NAME=w",
          image, "-X", "importtime", "-c", "import awslambdaric, app"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
+    lines = LINE.findall(done.stderr)
     # Each module is imported once: its line's cumulative time is its subtree, less what was imported before it.
-    cumulative = {module: int(total) / 1000 for _, total, _, module in LINE.findall(done.stderr) if module in ROOTS}
-    everything = sum(int(total) for _, total, indent, _ in LINE.findall(done.stderr) if len(indent) == 1) / 1000
+    cumulative = {module: int(total) / 1000 for _, total, _, module in lines if module in ROOTS}
+    everything = sum(int(total) for _, total, indent, _ in lines if len(indent) == 1) / 1000
     return {**cumulative, "everything": everything}
 
 

@@ -63,16 +63,13 @@ def build_for(python: str) -> Path:
     """The Lambda build for ``python``: make build's for 3.13; the same template and pins built here otherwise."""
     if python == "3.13":
         return BUILD
-    out = ROOT / ".aws-sam" / "bench" / python
-    env = {**ENV, "LAMBDA_PYTHON": python, "LAMBDA_ARCH": "x86_64", "LAMBDA_GLIBC": "2.36",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
-    subprocess.run([SAM, "build", "--cached", "--parallel", "--build-dir", str(out / "build"), "--cache-dir",
-                    str(out / "cache")], cwd=ROOT, env=env, check=True, capture_output=True)  # fmt: skip
-    template = out / "build" / "template.yaml"
+    out = sam_build(ROOT, ROOT / ".aws-sam" / "bench" / python,
+                    LAMBDA_PYTHON=python, LAMBDA_ARCH="x86_64", LAMBDA_GLIBC="2.36")  # fmt: skip
+    template = out / "template.yaml"
     document = yaml_parse(template.read_text())
     document["Globals"]["Function"]["Runtime"] = f"python{python}"
     template.write_text(yaml_dump(document))
-    return out / "build"
+    return out
 
 
 def build_before(commit: str) -> Path:
@@ -84,10 +81,25 @@ def build_before(commit: str) -> Path:
                        capture_output=True)  # fmt: skip
     artifacts = Path("layers/model/windpitch/artifacts")  # trained, never committed
     shutil.copytree(ROOT / artifacts, source / artifacts, dirs_exist_ok=True)
-    env = {**ENV, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return sam_build(source, out)
+
+
+def sam_build(source: Path, out: Path, **variables: str) -> Path:
+    """``sam build`` of ``source``'s template into ``out/build``, cached in ``out/cache`` (each build its own
+    build.toml), with this venv first on the PATH (the layers' Makefiles run its python3); the build folder."""
+    env = {**ENV, **variables, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     subprocess.run([SAM, "build", "--cached", "--parallel", "--build-dir", str(out / "build"), "--cache-dir",
                     str(out / "cache")], cwd=source, env=env, check=True, capture_output=True)  # fmt: skip
     return out / "build"
+
+
+def predict_mounts(built: Path) -> tuple[list[str], str]:
+    """``docker run`` flags mounting PredictFunction at /var/task and its layers read-only under /opt, and the
+    PYTHONPATH that puts the layers on the path as Lambda's /opt/python would."""
+    mounts = ["-v", f"{built / 'PredictFunction'}:/var/task:ro"]
+    for name in API_LAYERS:
+        mounts += ["-v", f"{built / name / 'python'}:/opt/{name}:ro"]
+    return mounts, ":".join(f"/opt/{name}" for name in API_LAYERS)
 
 
 def tree_mb(path: Path) -> float:
@@ -96,11 +108,10 @@ def tree_mb(path: Path) -> float:
 
 def cold_starts(image: str, built: Path, count: int) -> tuple[list[float], list[float]]:
     """Container start → first answer (ms), and the function's own init_ms, ``count`` times."""
-    mounts = ["-v", f"{RIE}:/var/rapid/aws-lambda-rie:ro", "-v", f"{built / 'PredictFunction'}:/var/task:ro"]
-    for name in API_LAYERS:
-        mounts += ["-v", f"{built / name / 'python'}:/opt/{name}:ro"]
+    mounts, layers = predict_mounts(built)
+    mounts += ["-v", f"{RIE}:/var/rapid/aws-lambda-rie:ro"]
     env = {"AWS_LAMBDA_FUNCTION_HANDLER": "app.lambda_handler", "_HANDLER": "app.lambda_handler",
-           "PYTHONPATH": ":".join(f"/opt/{name}" for name in API_LAYERS), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+           "PYTHONPATH": layers, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
            "POWERTOOLS_SERVICE_NAME": "windpitch", "POWERTOOLS_METRICS_NAMESPACE": "windpitch",
            "AWS_REGION": "eu-west-3", "AWS_LAMBDA_FUNCTION_NAME": "PredictFunction"}  # fmt: skip
     flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
