@@ -115,22 +115,16 @@ def proxy_event_problems(event: object) -> list[dict[str, str]]:
     problems = [{"field": name, "reason": "missing"} for name in REQUIRED_PROXY_FIELDS if name not in event]
     for name, types in PROXY_FIELDS.items():
         if name in event and not isinstance(event[name], types):
-            wanted = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+            wanted = " or ".join(JSON_KINDS[t] for t in types)
             problems.append({"field": name, "reason": f"must be {wanted}, not {_kind(event[name])}"})
     return problems
 
 
-_TYPE_NAMES = {str: "a string", dict: "an object", bool: "a boolean", type(None): "null"}
+# A decoded JSON value's type, in words: what a field must be, and what it was.
+JSON_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
+              list: "an array", dict: "an object"}  # fmt: skip
 
 
 def _kind(value: object) -> str:
-    """The JSON kind of a value, in words."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
+    """The JSON kind of a decoded value, in words."""
+    return JSON_KINDS.get(type(value), "an object")
