@@ -100,7 +100,7 @@ def prune(into: Path, patterns: list[str]) -> None:
 
 def compiler(python: str) -> list[str] | None:
     """A command running Python ``python`` on this machine (this interpreter first), or None."""
-    if f"{sys.version_info.major}.{sys.version_info.minor}" == python:
+    if this_host()[0] == python:
         return [sys.executable]
     found = shutil.which(f"python{python}")
     if found is None:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
-from windpitch_local.api import local_build
+from windpitch_local.api import LAMBDA_BUILD, local_build
 from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
 
@@ -83,7 +83,7 @@ def serving(
 
 
 SAM = str(Path(sys.executable).with_name("sam"))  # the venv running the tests (make VENV=... too)
-BUILD = ROOT / ".aws-sam" / "build"
+BUILD = LAMBDA_BUILD  # make build's: what Lambda and `sam local` run
 # SAM CLI gives a function's declared variables the value the shell has for them, before the template's: the
 # tests' own process holds some (an in-process runner sets a function's environment), so they are left out.
 _FUNCTION_VARIABLES = ("WINDPITCH_", "WORK_QUEUE_URL", "POWERTOOLS_", "DETECTOR_", "MONITORING_", "BATCH_",

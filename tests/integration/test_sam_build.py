@@ -11,17 +11,31 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.integration.conftest import SAM
 from windpitch.artifacts import CARD_FILE, default_model_dir
 
 BUDGET_BYTES = 100 * 1024 * 1024  # per API function, with its layers (Lambda's own limit is 250 MB)
 BATCH_BUDGET_BYTES = 200 * 1024 * 1024  # the batch function with pandas and fastparquet: a margin under 250 MB
-SAM = str(Path(sys.executable).with_name("sam"))
 ENV = {
     **os.environ,
     "SAM_CLI_TELEMETRY": "0",
     "AWS_DEFAULT_REGION": "eu-west-3",
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
 }
+
+
+def sam_build(tmp_path: Path, *options: str, **variables: str) -> Path:
+    """`sam build` of the template into ``tmp_path/build`` (its own build.toml and cache), as the layers' Makefiles
+    build it with ``variables`` (LAMBDA_ARCH, ...); skipped without a trained model, which the ModelLayer needs."""
+    if not (default_model_dir() / CARD_FILE).exists():
+        pytest.skip("no trained model in the layer: run `make model` (needs the SCADA data)")
+    build = tmp_path / "build"
+    done = subprocess.run(
+        [SAM, "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache"), *options],
+        cwd=ROOT, env={**ENV, **variables}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return build
 
 
 def tree_bytes(path: Path) -> int:
@@ -35,18 +49,7 @@ def test_template_passes_sam_validate_lint() -> None:
 
 @pytest.mark.real_data
 def test_each_function_with_its_layers_fits_the_budget(tmp_path: Path) -> None:
-    if not (default_model_dir() / CARD_FILE).exists():
-        pytest.skip("no trained model in the layer: run `make model` (needs the SCADA data)")
-    build = tmp_path / "build"
-    done = subprocess.run(
-        [SAM, "build", "--build-dir", str(build), "--no-cached"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    build = sam_build(tmp_path, "--no-cached")
     layers = tree_bytes(build / "ModelLayer") + tree_bytes(build / "DepsLayer")
     assert (build / "ModelLayer" / "python" / "windpitch" / "artifacts" / "model.json").exists()
     for function in ("HealthFunction", "PredictFunction"):
@@ -98,15 +101,7 @@ def compiled_wheels(build: Path) -> dict[str, set[str]]:
 @pytest.mark.real_data
 def test_the_arm64_build_carries_aarch64_wheels_and_fits_the_budgets(tmp_path: Path) -> None:
     """`make build ARCH=arm64`'s build: every compiled wheel is aarch64, and each function fits, as for x86_64."""
-    if not (default_model_dir() / CARD_FILE).exists():
-        pytest.skip("no trained model in the layer: run `make model` (needs the SCADA data)")
-    build = tmp_path / "build-arm64"
-    done = subprocess.run(
-        [SAM, "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache"),
-         "--parameter-overrides", "Architecture=arm64"],
-        cwd=ROOT, env={**ENV, "LAMBDA_ARCH": "arm64"}, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    build = sam_build(tmp_path, "--parameter-overrides", "Architecture=arm64", LAMBDA_ARCH="arm64")
     compiled = compiled_wheels(build)
     assert compiled and all(all(tag.endswith("aarch64") for tag in t) for t in compiled.values()), compiled
     assert any(name.startswith("numpy-") for name in compiled)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import EVENTS, ROOT
-from tests.integration.conftest import sam_environment
+from tests.integration.conftest import BUILD, SAM, sam_environment
 
 pytestmark = pytest.mark.integration
-SAM = str(Path(sys.executable).with_name("sam"))  # the venv running the tests (make VENV=... too)
-BUILD = ROOT / ".aws-sam" / "build"
 
 
 def project_network_name() -> str:
