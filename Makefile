@@ -65,11 +65,13 @@ model: $(STAMP)  ## train the model into the layer (when SCADA data is found)
 LAMBDA_PYTHON := 3.13
 ARCH ?= x86_64
 LAMBDA_OUT = $(if $(filter arm64,$(ARCH)),.aws-sam/arm64,.aws-sam)
+# $(call sam-build,OUT,ARCH): the template into OUT/build, cached in OUT/cache (with OUT/build.toml: one per target),
+# the venv's python3 running the layers' Makefiles; LAMBDA_PYTHON (and LAMBDA_GLIBC) are set before it.
+sam-build = LAMBDA_ARCH=$(2) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --cached --parallel \
+	--build-dir $(1)/build --cache-dir $(1)/cache --parameter-overrides Architecture=$(2)
 build: $(STAMP) model  ## sam build for Lambda: python3.13 layers (manylinux ≤ glibc 2.34, bytecode compiled), ARCH=arm64
 	@if [ -f $(CARD) ]; then \
-		LAMBDA_PYTHON=$(LAMBDA_PYTHON) LAMBDA_ARCH=$(ARCH) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build \
-			--cached --parallel --build-dir $(LAMBDA_OUT)/build --cache-dir $(LAMBDA_OUT)/cache \
-			--parameter-overrides Architecture=$(ARCH) && \
+		LAMBDA_PYTHON=$(LAMBDA_PYTHON) $(call sam-build,$(LAMBDA_OUT),$(ARCH)) && \
 		$(PY) -m windpitch_deploy pin $(LAMBDA_OUT)/build/template.yaml Architecture=$(ARCH); \
 	else \
 		echo "build: skipped, no trained model (see README: Data)"; \
@@ -81,9 +83,7 @@ build: $(STAMP) model  ## sam build for Lambda: python3.13 layers (manylinux ≤
 build-local: $(STAMP) model  ## sam build for this machine's Python and processor (make run, make api)
 	@if [ -f $(CARD) ]; then \
 		read -r py arch glibc < <($(PY) -c "from windpitch_deploy.layers import *; print(*this_host(), host_glibc())"); \
-		LAMBDA_PYTHON=$$py LAMBDA_ARCH=$$arch LAMBDA_GLIBC=$$glibc PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build \
-			--cached --parallel --build-dir .aws-sam/local/$$py-$$arch/build --cache-dir .aws-sam/local/$$py-$$arch/cache \
-			--parameter-overrides Architecture=$$arch; \
+		LAMBDA_PYTHON=$$py LAMBDA_GLIBC=$$glibc $(call sam-build,.aws-sam/local/$$py-$$arch,$$arch); \
 	else \
 		echo "build-local: skipped, no trained model (see README: Data)"; \
 	fi
