@@ -90,6 +90,14 @@ _FUNCTION_VARIABLES = ("WINDPITCH_", "WORK_QUEUE_URL", "POWERTOOLS_", "DETECTOR_
                        "CHALLENGER_", "SCHEDULE_", "DASHBOARD_", "AWS_ENDPOINT_URL")  # fmt: skip
 
 
+def project_network_name() -> str:
+    """The project's own bridge network, created when absent: every container of the tests joins it."""
+    from windpitch_local.image import NETWORK, project_network
+
+    project_network()
+    return NETWORK
+
+
 def sam_environment(**extra: str) -> dict[str, str]:
     """The environment for a `sam local` command: this one's, without the functions' variables."""
     import os
@@ -129,14 +137,12 @@ def sam_api(lambda_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """`sam local start-api` on a free 127.0.0.1 port: SAM's own emulator, a container per function from the
     Lambda-like image (kept warm once started), for the whole session."""
     from windpitch_local.api import deployed_template
-    from windpitch_local.image import NETWORK, project_network
 
     template = deployed_template(BUILD, {"AllowedOrigin": "http://127.0.0.1:8080"})
-    project_network()
     port = free_port()
     command = [SAM, "local", "start-api", "--template", str(template), "--host", "127.0.0.1", "--port", str(port),
                "--invoke-image", lambda_image, "--skip-pull-image", "--warm-containers", "LAZY",
-               "--docker-network", NETWORK,
+               "--docker-network", project_network_name(),
                # The dashboard's local origin, as the in-process API allows it (windpitch_local.api).
                "--parameter-overrides", "AllowedOrigin=http://127.0.0.1:8080"]  # fmt: skip
     # SAM stops and removes its containers on SIGTERM.

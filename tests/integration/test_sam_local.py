@@ -17,16 +17,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import EVENTS, ROOT
-from tests.integration.conftest import BUILD, SAM, sam_environment
+from tests.integration.conftest import BUILD, SAM, project_network_name, sam_environment
 
 pytestmark = pytest.mark.integration
-
-
-def project_network_name() -> str:
-    from windpitch_local.image import NETWORK, project_network
-
-    project_network()
-    return NETWORK
 
 
 def sam_invoke(function: str, event: Path, image: str) -> tuple[dict[str, Any], str]:
