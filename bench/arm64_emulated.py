@@ -29,7 +29,7 @@ from common import ROOT, machine
 
 from windpitch.artifacts import default_model_dir, read_card
 from windpitch.predict import load_model, predict
-from windpitch_local.image import CACHE
+from windpitch_deploy.image import CACHE
 
 ROOTFS = CACHE / "arm64-trixie-python3.tar"  # trixie: Python 3.13, the runtime's (its layers are cp313)
 PROBE = """

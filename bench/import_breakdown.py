@@ -19,7 +19,7 @@ from pathlib import Path
 from common import machine
 from sam_local import build_for, predict_mounts
 
-from windpitch_local.image import build, ensure_docker, stop_docker
+from windpitch_deploy.image import build, ensure_docker, stop_docker
 
 # The handler's imports in its order (functions/predict/app.py), and what they pull in; nested rows are part of the
 # row above them (Powertools' event_handler imports its AppSync resolver, which imports asyncio).

@@ -45,8 +45,9 @@ import requests
 from common import BUILD, ROOT, machine
 from samcli.yamlhelper import yaml_dump, yaml_parse
 
+from windpitch_deploy.image import build, ensure_docker, stop_docker
 from windpitch_local.api import deployed_template
-from windpitch_local.image import NETWORK, build, ensure_docker, project_network, stop_docker
+from windpitch_local.image import NETWORK, project_network
 from windpitch_local.processes import stop_process
 from windpitch_local.s3 import free_port
 

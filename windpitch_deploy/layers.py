@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from windpitch_local.image import CACHE, DockerUnavailable, build, ensure_docker, stop_docker
+from .image import CACHE, DockerUnavailable, build, ensure_docker, stop_docker
 
 LABEL: Final = ".windpitch-layer.json"
 MOUNTED_AT: Final = "/opt/python"  # where Lambda mounts a layer's python/ folder

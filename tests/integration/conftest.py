@@ -112,7 +112,7 @@ def lambda_image() -> Iterator[str]:
     stopped at the end of the session. Skipped, with the reason, where no Docker engine can be started."""
     from samcli.yamlhelper import yaml_parse
 
-    from windpitch_local.image import DockerUnavailable, build, ensure_docker, stop_docker
+    from windpitch_deploy.image import DockerUnavailable, build, ensure_docker, stop_docker
 
     if not (BUILD / "template.yaml").exists():
         pytest.skip("no sam build output: run `make build` (needs a trained model)")

@@ -215,7 +215,7 @@ def test_a_non_proxy_event_is_answered_400_in_the_container_too(lambda_image: st
 
 def test_a_broken_image_is_refused_naming_what_is_wrong(lambda_image: str) -> None:
     """Without its bootstrap, `sam local invoke` exits 0 and prints nothing: the harness checks the image first."""
-    from windpitch_local.image import ImageBroken, verify
+    from windpitch_deploy.image import ImageBroken, verify
 
     python = lambda_image.rsplit(":", 1)[1]
     broken = f"{lambda_image}-broken-test"

@@ -106,7 +106,7 @@ def test_without_that_python_or_docker_the_build_says_what_to_install(
     """A Debian 12 machine without Docker: `make build` (python3.13 bytecode) stops with the way out;
     `make build-local` and `make run` need neither."""
     from windpitch_deploy import layers
-    from windpitch_local.image import DockerUnavailable
+    from windpitch_deploy.image import DockerUnavailable
 
     def no_engine() -> None:
         raise DockerUnavailable("no docker client (Debian: apt-get install docker.io)")
