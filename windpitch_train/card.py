@@ -11,7 +11,7 @@ import json
 import platform
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import joblib
 import numpy as np
@@ -29,9 +29,7 @@ from windpitch.runtime import ModelInfo, PitchModel
 from windpitch.schema import MODEL_INPUTS, SIGNAL_INPUTS, TARGET, TIME_FIELD, TURBINE_FIELD
 
 from .evaluation import card_section
-
-if TYPE_CHECKING:
-    from .train import Dataset, Fitted, Hyperparameters, Split
+from .fitting import Dataset, Fitted, Hyperparameters, Split
 
 
 @dataclass(frozen=True)

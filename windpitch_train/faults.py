@@ -26,7 +26,7 @@ from windpitch_frames.inputs import frame_inputs
 from windpitch_frames.loading import load_scada
 
 from .datasets import resolve_data_path
-from .train import Split
+from .fitting import Split
 
 HOUR = 3600
 BEFORE, AFTER = 2 * 24 * HOUR, 24 * HOUR  # the window each trial runs the detector on, around the fault

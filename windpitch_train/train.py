@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ from windpitch.imputation import POWER_CURVE_BIN_MS, impute, learn_power_curve
 from windpitch.runtime import ModelInfo, PitchModel
 from windpitch.schema import MODEL_INPUTS, SIGNAL_INPUTS, TARGET, TIME_FIELD
 from windpitch_frames.inputs import frame_inputs
-from windpitch_frames.loading import LoadReport, load_scada
+from windpitch_frames.loading import load_scada
 from windpitch_frames.quality import out_of_range
 
 from .card import CardInputs, build_card, regime_notes
@@ -50,7 +49,9 @@ from .datasets import content_sha256, resolve_data_path
 from .evaluation import by_regime, evaluate, rated_wind_speed, regimes
 from .export import export_pipeline
 from .farm import learn_farm, read_asset_table
+from .fitting import Dataset, Fitted, Hyperparameters, Split
 
+# Split and Hyperparameters are defined in .fitting (which .card shares); callers keep importing them from here.
 __all__ = [
     "Hyperparameters",
     "Split",
@@ -64,39 +65,6 @@ __all__ = [
 
 # The export must reproduce scikit-learn to this many degrees on the whole test period.
 PARITY_TOLERANCE_DEG = 1e-9
-
-
-@dataclass(frozen=True)
-class Split:
-    """Time-based split, inclusive UTC dates: the test period is strictly after training."""
-
-    train_start: str = "2014-01-01"
-    train_end: str = "2015-06-30"
-    test_start: str = "2015-07-01"
-    test_end: str = "2015-12-31"
-
-    def masks(self, times: pd.Series) -> tuple[pd.Series, pd.Series]:
-        """Row masks of the training and test periods."""
-        if self.test_start <= self.train_end:
-            raise ValueError(f"test period {self.test_start} must start after training ends {self.train_end}")
-
-        def between(first: str, last: str) -> pd.Series:
-            start = pd.Timestamp(first, tz="UTC")
-            end = pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1)
-            return (times >= start) & (times < end)
-
-        return between(self.train_start, self.train_end), between(self.test_start, self.test_end)
-
-
-@dataclass(frozen=True)
-class Hyperparameters:
-    """Chosen on the training period; depth is fixed so the runtime evaluates complete trees."""
-
-    max_iter: int = 100
-    max_depth: int = 7
-    learning_rate: float = 0.1
-    min_samples_leaf: int = 50
-    random_state: int = 0
 
 
 class PowerCurveImputer(TransformerMixin, BaseEstimator):
@@ -171,39 +139,6 @@ def clean(frame: pd.DataFrame, farm: Farm | None = None) -> tuple[pd.DataFrame, 
     return frame[reason == ""].reset_index(drop=True), excluded
 
 
-@dataclass
-class Dataset:
-    """The training data as loaded: where from, what it held, and the farm it describes."""
-
-    path: Path
-    frame: pd.DataFrame
-    report: LoadReport
-    sha256: str
-    farm: Farm
-
-
-@dataclass
-class Fitted:
-    """What fitting and evaluating produced, for the export and the card."""
-
-    pipeline: Pipeline
-    rated_wind_ms: float
-    metrics: dict[str, Any]
-    baseline_metrics: dict[str, Any]
-    excluded: dict[str, int]
-    train_rows: int
-    test_rows: int
-    test_wind: np.ndarray
-    test_pitch: np.ndarray
-    test_predicted: np.ndarray
-    x_test: np.ndarray
-    x_train: np.ndarray
-    test_days: np.ndarray  # days since the epoch of each test row (monitoring's calibration windows)
-    held_out: pd.DataFrame  # the test rows themselves (golden records are picked from them)
-    y_train_min: float
-    y_train_max: float
-
-
 def load_dataset(data: str | Path | None, assets: str | Path | None = None) -> Dataset:
     """Load the SCADA data and learn its farm (from the asset table when given)."""
     path = resolve_data_path(data)
@@ -274,8 +209,8 @@ def export_checked(fitted: Fitted) -> tuple[dict[str, Any], bytes, float]:
 def train(  # noqa: PLR0917 - data, out, split, hyperparameters: the order every caller already uses
     data: str | Path | None = None,
     out_dir: str | Path | None = None,
-    split: Split = Split(),
-    hp: Hyperparameters = Hyperparameters(),
+    split: Split = Split(),  # noqa: B008 - a frozen dataclass (.fitting): an immutable default
+    hp: Hyperparameters = Hyperparameters(),  # noqa: B008 - frozen too
     progress: bool = True,
     assets: str | Path | None = None,
 ) -> dict[str, Any]:
