@@ -216,7 +216,10 @@ def test_a_cycle_inside_a_package_fails_its_contract(
 ) -> None:
     """Two of the package's modules importing each other (its top and bottom ones): whichever order the
     contract lists them in, one of the two imports points up."""
-    top, bottom = f"{container}.{layers[0].strip('()')}", f"{container}.{layers[-1].strip('()')}"
+    # An optional layer, "(name)", may be absent: the two are modules the package has now.
+    listed = [f"{container}.{layer.strip('()')}" for layer in layers]
+    present = [module for module in listed if module in graph.modules]
+    top, bottom = present[0], present[-1]
     check = check_with(configuration, graph, contract_id, (top, bottom), (bottom, top))
     assert not check.kept
     assert (bottom, top) in reported_imports(check.metadata)
