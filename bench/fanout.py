@@ -4,7 +4,7 @@
 
 Each run starts a fresh moto server (S3 and SQS) on 127.0.0.1 with the 420,480-row file under raw/, then times
 ``python -m windpitch backfill``'s work: the file's message on the queue; WorkerFunction's handler in N
-processes under windpitch_local.sqs's event source mapping, the file split into slices of 50,000 lines (9
+processes under windpitch_cli.workers's event source mapping, the file split into slices of 50,000 lines (9
 units); then BatchFunction's aggregation committing the run. Prints wall time (work, then with the commit),
 rows per minute, and the largest peak RSS a worker process reported (its own, not moto's server's). On 2
 cores, moto's server and the parent take CPU too: 4 workers measure contention, not AWS's scaling
@@ -47,7 +47,7 @@ def one_run(data: bytes, workers: int, log: Path) -> dict[str, float]:
 
 
 def worker_peak_mb(log: Path) -> float:
-    """The largest peak RSS a worker process reported when it stopped (windpitch_local.sqs)."""
+    """The largest peak RSS a worker process reported when it stopped (windpitch_cli.workers)."""
     peaks = [json.loads(line)["peak_rss_mb"] for line in log.read_text().splitlines() if '"worker stopped"' in line]
     if not peaks:
         raise SystemExit(f"no worker reported its peak memory in {log}")

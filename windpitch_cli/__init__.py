@@ -1,4 +1,4 @@
-"""The command line: ``python -m windpitch {train,predict,schema,data,replay,batch,backfill,model}``.
+"""The command line: ``python -m windpitch {train,predict,schema,data,replay,batch,backfill,redrive,model}``.
 
 Examples::
 
@@ -112,15 +112,22 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--quiet", action="store_true", help="no progress display")
     replay.set_defaults(handler=_replay)
 
+    _pipeline_commands(sub)
+    _model_commands(sub)
+    return parser
+
+
+def _pipeline_commands(sub: Any) -> None:
+    """``batch``, ``backfill`` and ``redrive``: the batch pipeline run by hand."""
     batch = sub.add_parser("batch", help="run the batch once: score what is new in raw/ and publish")
     _bucket_arguments(batch)
     batch.set_defaults(handler=_batch)
     backfill = sub.add_parser(
         "backfill",
         help="score everything in raw/ not yet published, fanned out to N worker processes over an SQS queue",
-        description="The fan-out on a local endpoint (moto's server): raw files become messages on the queue, N "
-        "processes run WorkerFunction's handler under an emulation of Lambda's SQS event source mapping, then "
-        "BatchFunction's aggregation commits the run.",
+        description="The pipeline with N workers on a local endpoint (moto's server): raw files the ledger does "
+        "not hold become messages on the queue, N processes run WorkerFunction's handler under an emulation of "
+        "Lambda's SQS event source mapping, then the pipeline's commit commits the run.",
     )
     _bucket_arguments(backfill)
     backfill.add_argument("--workers", type=int, default=2, help="worker processes (2)")
@@ -128,8 +135,16 @@ def _parser() -> argparse.ArgumentParser:
                           help="the workers' JSON logs and metrics (.local-stack/workers.jsonl)")  # fmt: skip
     backfill.add_argument("--quiet", action="store_true", help="no progress display")
     backfill.set_defaults(handler=_backfill)
-    _model_commands(sub)
-    return parser
+    redrive = sub.add_parser(
+        "redrive",
+        help="move the dead-letter queue's messages back to the work queue, clearing their failure records",
+        description="After the cause of a unit's failures is fixed: its messages go back to the work queue (the "
+        "failure records in state/failures/ are cleared, so the hourly reconciler no longer leaves them aside).",
+    )
+    _bucket_arguments(redrive)
+    redrive.add_argument("--queue-url", required=True, help="the work queue (the stack's UnitsQueue)")
+    redrive.add_argument("--dead-letter-url", required=True, help="its dead-letter queue (UnitsDeadLetterQueue)")
+    redrive.set_defaults(handler=_redrive)
 
 
 def _model_commands(sub: Any) -> None:
@@ -236,10 +251,11 @@ def _batch(args: argparse.Namespace) -> int:
     model = load_model()
     with tqdm(unit="files", desc="batch", file=sys.stderr) as bar:
 
-        def progress(result: Any, files: int) -> None:
+        def progress(worked: Any, files: int) -> None:
             bar.total = files
             bar.update(1)
-            bar.set_postfix_str(f"{result.key}: {result.rows_scored:,} scored, {result.rows_rejected:,} rejected")
+            scored = worked.rows - worked.rejected
+            bar.set_postfix_str(f"{worked.ref.key}: {scored:,} scored, {worked.rejected:,} rejected ({worked.status})")
 
         outcome = run_batch(store, model, BatchConfig(bucket=args.bucket), on_unit=progress)
     _print(outcome.summary())
@@ -326,6 +342,16 @@ def _backfill(args: argparse.Namespace) -> int:
         raise UsageError("--endpoint-url is required: on AWS, WorkerFunction scores what lands in raw/ by itself")
     outcome = backfill(_store(args), args.endpoint_url, args.workers, log=args.log_file, progress=not args.quiet)
     _print(outcome)
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    import boto3
+
+    from windpitch_batch.reconcile import redrive
+
+    sqs = boto3.client("sqs", endpoint_url=args.endpoint_url)
+    _print(redrive(_store(args), sqs, args.dead_letter_url, args.queue_url))
     return 0
 
 

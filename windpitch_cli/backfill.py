@@ -1,13 +1,14 @@
-"""``python -m windpitch backfill``: the fan-out on a local endpoint, with progress.
+"""``python -m windpitch backfill``: the pipeline with N workers on one machine, with progress.
 
-1. **Plan**: every raw file whose version no run has committed becomes a message on the work queue (as its S3
-   notification would have, had it landed after the queue was configured).
-2. **Work**: N processes run WorkerFunction's handler under :mod:`windpitch_local.sqs`'s event source mapping
+1. **Discover**: every raw file whose version the ledger does not hold (:func:`windpitch_batch.discover.pending`)
+   becomes a message on the work queue (as its S3 notification would have, had it landed after the queue was
+   configured).
+2. **Score**: N processes run WorkerFunction's handler under :mod:`windpitch_cli.workers`'s event source mapping
    until the queue is empty (large files split into slices on the way).
-3. **Commit**: BatchFunction's aggregation (:func:`windpitch_batch.aggregate.aggregate`) commits the results.
+3. **Commit**: the pipeline's commit (:func:`windpitch_batch.commit.commit`) commits what they scored.
 
-Messages that failed :data:`windpitch_local.sqs.MAX_RECEIVES` times are in the dead-letter queue; the summary
-lists them with the reason each unit's worker recorded.
+Messages that failed :data:`windpitch_cli.workers.MAX_RECEIVES` times are in the dead-letter queue; the summary
+lists them with the reason each unit's worker recorded (``python -m windpitch redrive`` moves them back).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from typing import Any
 import boto3
 
 from windpitch.predict import load_model
-from windpitch_batch.aggregate import aggregate
+from windpitch_batch import keys, ledger
+from windpitch_batch.commit import commit
 from windpitch_batch.config import BatchConfig
-from windpitch_batch.run import unit_id
+from windpitch_batch.discover import pending
+from windpitch_batch.plan import UnitRef
+from windpitch_batch.reconcile import failures
 from windpitch_batch.store import S3Store
-from windpitch_batch.worker import FAILURES, RESULTS, UnitRef, committed_run
-from windpitch_local.sqs import backlog, ensure_queues, run_workers
+
+from .workers import backlog, ensure_queues, run_workers
 
 RUN_FIELDS = ("run_id", "files_in", "rows_in", "rows_scored", "rows_rejected")
 
@@ -36,7 +40,8 @@ def backfill(store: S3Store, endpoint: str, workers: int, *, log: Path, progress
     """Plan, work with ``workers`` processes, commit; return what was done."""
     sqs: Any = boto3.client("sqs", endpoint_url=endpoint)
     queue_url, dlq_url = ensure_queues(sqs)
-    planned = [o for o in store.list("raw/") if not o.key.endswith("/") and committed_run(store, unit_id(o)) is None]
+    ledger.migrate(store)  # work done under the records kept before the ledger is found done
+    planned = pending(store)
     for start in range(0, len(planned), 10):
         entries = [{"Id": str(i), "MessageBody": UnitRef(o.key, o.etag).as_message()}
                    for i, o in enumerate(planned[start : start + 10])]  # fmt: skip
@@ -49,7 +54,7 @@ def backfill(store: S3Store, endpoint: str, workers: int, *, log: Path, progress
     worked_s = time.monotonic() - started
     model = load_model()
     commits = []
-    while (outcome := aggregate(store, model, BatchConfig.from_env(env))).committed:
+    while (outcome := commit(store, model, BatchConfig.from_env(env), marks={"fanned_out": True})).committed:
         commits.append(outcome.summary())
     dead = _dead_letters(store, sqs, dlq_url)
     bar.close()
@@ -81,10 +86,7 @@ def _worker_environment(bucket: str, endpoint: str, queue_url: str) -> dict[str,
 
 def _dead_letters(store: S3Store, sqs: Any, dlq_url: str) -> list[dict[str, Any]]:
     """The messages in the dead-letter queue, each with the reason its unit's worker recorded."""
-    reasons = {}
-    for obj in store.list(FAILURES):
-        failure = json.loads(store.get(obj.key)[0])
-        reasons[failure["key"]] = failure["reason"]
+    reasons = {failure["key"]: failure["reason"] for failure in failures(store)}
     dead = []
     answer = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
     for message in answer.get("Messages", []):
@@ -106,7 +108,7 @@ class _Progress:
         self.bar = tqdm(total=files, unit="units", desc="backfill", file=sys.stderr, disable=not shown)
 
     def update(self) -> bool:
-        done = sum(1 for o in self.store.list(RESULTS) if o.key.endswith(".json"))
+        done = sum(1 for o in self.store.list(keys.RESULTS) if o.key.endswith(".json"))
         self.bar.total = max(self.bar.total or 0, done)
         self.bar.n = done
         self.bar.refresh()

@@ -163,7 +163,7 @@ def publish_challenger(config: StackConfig) -> str:
 
 def start_queue(config: StackConfig) -> str:
     """The work queue and its dead-letter queue on moto, fed by the bucket's notifications of raw/."""
-    from .sqs import ensure_queues, notify_raw
+    from windpitch_cli.workers import ensure_queues, notify_raw
 
     sqs = boto3.client("sqs", endpoint_url=config.endpoint)
     queue_url, _ = ensure_queues(sqs)
@@ -174,7 +174,7 @@ def start_queue(config: StackConfig) -> str:
 def start_workers(config: StackConfig, runner: Any, queue_url: str, stop: threading.Event) -> threading.Thread:
     """``config.workers`` processes running WorkerFunction under the emulated SQS event source mapping, each
     with the function's environment from the template and the built layers first, until the stack stops."""
-    from .sqs import run_workers
+    from windpitch_cli.workers import run_workers
 
     env = {
         **{k: v for k, v in os.environ.items() if k.startswith("AWS_")},

@@ -1,25 +1,28 @@
-"""BatchFunction: on its EventBridge schedule, score the SCADA files new in raw/ and publish them; or, when the
-work is fanned out to WorkerFunction (WORK_QUEUE_URL), commit what the workers finished (windpitch_batch.aggregate).
+"""BatchFunction, on its EventBridge schedules: commit what was scored (and, on a bucket without workers, score it
+first), or, on the hourly ``Reconcile`` schedule, queue the raw files the ledger does not hold.
 
-Thin: the run itself (idempotency, leases, manifest last) is windpitch_batch.run; this shim wires the
-Lambda to it: settings from the environment, the time budget from the context, logs, metrics, traces.
-A model that fails its integrity check stops the run before any file is touched (the error alarm and
-the on-failure destination then see it).
+Thin: the pipeline's stages live in windpitch_batch (run, commit, reconcile); this shim wires the Lambda to
+them: settings from the environment, the time budget from the context, logs, metrics, traces. A model that
+fails its integrity check stops the run before any file is touched (the error alarm and the on-failure
+destination then see it).
 """
 
 import functools
 import os
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from windpitch.artifacts import ModelUnavailable
 from windpitch.predict import load_model
-from windpitch_batch.aggregate import aggregate
+from windpitch_batch.commit import commit
 from windpitch_batch.config import BatchConfig
+from windpitch_batch.reconcile import reconcile
 from windpitch_batch.run import run_batch
+from windpitch_batch.score import send_to
 from windpitch_batch.store import S3Store
 
 logger = Logger()
@@ -46,14 +49,22 @@ def bucket(name: str) -> S3Store:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = BatchConfig.from_env()
+    queue = os.environ.get("WORK_QUEUE_URL")
+    if event.get("action") == "reconcile":  # the hourly schedule's input: nothing dropped
+        if not queue:
+            return {"action": "reconcile", "queued": 0, "reason": "no work queue (WORK_QUEUE_URL) to queue to"}
+        found = reconcile(bucket(config.bucket), send_to(boto3.client("sqs"), queue))
+        metrics.add_metric(name="FilesReconciled", unit=MetricUnit.Count, value=found["queued"])
+        logger.info("reconcile", extra={"reconcile": found})
+        return found
     try:
         model = load_model()
     except ModelUnavailable as exc:
         logger.error("refusing to run: the model is unavailable", extra={"reason": str(exc)})
         raise
     logger.append_keys(schedule_time=event.get("time"), model_version=model.info.version)
-    if os.environ.get("WORK_QUEUE_URL"):  # fanned out: the workers score, this run commits what they finished
-        outcome = aggregate(bucket(config.bucket), model, config)
+    if queue:  # fanned out: the workers score, this run commits what they finished
+        outcome = commit(bucket(config.bucket), model, config, marks={"fanned_out": True})
     else:
         outcome = run_batch(bucket(config.bucket), model, config, remaining_ms=context.get_remaining_time_in_millis)
     manifest = outcome.manifest or {}

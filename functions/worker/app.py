@@ -1,4 +1,4 @@
-"""WorkerFunction: SQS → score the units each message names (the fan-out's worker, windpitch_batch.worker).
+"""WorkerFunction: SQS → score the units each message names (the pipeline's score stage, windpitch_batch.score).
 
 Thin: Powertools' batch processing reports each failed message back to SQS (ReportBatchItemFailures), so one
 poison file fails only its own message; SQS redelivers it after the visibility timeout, and moves it to the
@@ -21,9 +21,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from windpitch.predict import load_model
 from windpitch.runtime import PitchModel
 from windpitch_batch.config import BatchConfig
+from windpitch_batch.discover import BadMessage
 from windpitch_batch.registry import Challenger, RegistryError, challenger_for, pointed_challenger
+from windpitch_batch.score import send_to, work_message
 from windpitch_batch.store import S3Store
-from windpitch_batch.worker import BadMessage, send_to, work_message
 
 logger = Logger()
 metrics = Metrics()
@@ -82,7 +83,7 @@ def record_handler(record: SQSRecord, *, ready: Setup) -> None:
             send=send_to(queue(), os.environ["WORK_QUEUE_URL"]),
             challenger=ready.challenger,
         )  # fmt: skip
-    except BadMessage as exc:  # not a unit, and never will be: acknowledged, logged, counted
+    except BadMessage as exc:  # not a unit, or one it may not score (a key outside raw/): refused, logged, counted
         logger.warning("message names no unit", extra={"reason": str(exc), "message_id": record.message_id})
         metrics.add_metric(name="BadMessages", unit=MetricUnit.Count, value=1)
         return

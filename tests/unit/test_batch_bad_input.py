@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import BUCKET, OPENOA_HEADER, bucket_snapshot, scada_bytes, synthetic_scada
 from windpitch_batch.config import BatchConfig
-from windpitch_batch.outputs import digest
+from windpitch_batch.keys import digest
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
 

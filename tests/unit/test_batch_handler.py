@@ -146,7 +146,7 @@ def test_with_a_work_queue_the_scheduled_run_commits_what_the_workers_finished(
 ) -> None:
     import boto3
 
-    from windpitch_local.sqs import EventSourceMapping, WorkerContext, ensure_queues, notify_raw
+    from windpitch_cli.workers import EventSourceMapping, WorkerContext, ensure_queues, notify_raw
 
     sqs = boto3.client("sqs", region_name="eu-west-3")
     url, _ = ensure_queues(sqs, visibility_timeout_s=0)

@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import BUCKET, bucket_snapshot, scada_bytes, synthetic_scada
 from windpitch_batch.config import BatchConfig
-from windpitch_batch.run import pending_units, run_batch
+from windpitch_batch.discover import pending
+from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
 
 FLEET4 = ("R80711", "R80721", "R80736", "R80790")
@@ -68,7 +69,8 @@ def test_a_run_publishes_predictions_dashboard_and_a_manifest(s3: Any, store: S3
     assert (published["timestamp"].dt.strftime("%Y-%m-%d") == published["date"]).all()
     assert str(published["timestamp"].dt.tz) == "UTC"
     assert set(published["turbine"]) == set(FLEET4)
-    assert (published["run_id"] == manifest["run_id"]).all()
+    # Each row names the scoring of its unit, which the manifest lists beside the unit.
+    assert set(published["run_id"]) == {i["scoring_id"] for i in manifest["inputs"]}
     assert (published["model_version"] == pitch_model.info.version).all()
     residual = published["measured_pitch_deg"] - published["expected_pitch_deg"]
     assert (residual - published["residual_deg"]).abs().max() < 1e-12
@@ -102,12 +104,19 @@ def test_the_manifest_is_the_last_write_of_a_run(s3: Any, pitch_model: Any) -> N
             written.append(key)
             return super().put(key, data, content_type, **kw)
 
+        def copy(self, source: str, key: str) -> None:  # publishing a staged output writes ``key``
+            written.append(key)
+            super().copy(source, key)
+
     day_files(s3, two_days())
     run_batch(Recording(BUCKET, s3), pitch_model, CONFIG).as_dict()
     commit = next(i for i, k in enumerate(written) if k.startswith("manifests/"))
     assert commit == len(written) - 2  # only the dashboard's copy of it comes after
     assert written[-1] == "dashboard/manifest.json"
     assert {k.split("/")[0] for k in written[:commit]} >= {"predictions", "dashboard", "state", "anomalies"}
+    ledger = next(i for i, k in enumerate(written) if k.startswith("state/ledger/"))
+    published = [i for i, k in enumerate(written) if k.startswith(("predictions/", "dashboard/", "anomalies/"))]
+    assert ledger < min(published), "readers see nothing before the ledger names its unit"
 
 
 def test_running_again_changes_nothing(s3: Any, store: S3Store, pitch_model: Any) -> None:
@@ -125,7 +134,7 @@ def test_a_run_redone_after_losing_its_commit_writes_identical_bytes(s3: Any, st
     day_files(s3, two_days())
     first = run_batch(store, pitch_model, CONFIG).as_dict()
     outputs = bucket_snapshot(s3, "predictions/") | bucket_snapshot(s3, "dashboard/turbines/")
-    for key in bucket_snapshot(s3, "manifests/"):  # as if the run had died before committing
+    for key in bucket_snapshot(s3, "manifests/") | bucket_snapshot(s3, "state/ledger/"):  # as if never committed
         s3.delete_object(Bucket=BUCKET, Key=key)
 
     redo = run_batch(store, pitch_model, CONFIG).as_dict()
@@ -191,11 +200,11 @@ def test_a_file_leased_by_a_live_run_is_left_alone_and_a_stale_lease_is_taken_ov
     s3: Any, store: S3Store, pitch_model: Any
 ) -> None:
     from windpitch_batch.outputs import json_bytes
-    from windpitch_batch.run import unit_id
+    from windpitch_batch.plan import UnitRef
 
     day_files(s3, two_days().iloc[:100])
-    (obj,) = pending_units(store)
-    lease = f"state/leases/{unit_id(obj)}"
+    (obj,) = pending(store)
+    lease = f"state/leases/{UnitRef(obj.key, obj.etag).unit()}"
     now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     taken = {"token": "other", "taken_at": (now - timedelta(seconds=60)).isoformat()}
     s3.put_object(Bucket=BUCKET, Key=lease, Body=json_bytes(taken))
@@ -217,7 +226,7 @@ def test_work_is_bounded_and_the_rest_is_picked_up_next_run(s3: Any, store: S3St
     first = run_batch(store, pitch_model, bounded).as_dict()
     assert [i["key"] for i in first["inputs"]] == keys[:1]
     assert first["files_left_for_next_run"] == 0  # max_files caps the candidates themselves
-    assert [o.key for o in pending_units(store)] == keys[1:]
+    assert [o.key for o in pending(store)] == keys[1:]
 
     no_time = run_batch(store, pitch_model, CONFIG, remaining_ms=lambda: CONFIG.safety_margin_ms - 1).as_dict()
     assert no_time == {"status": "nothing done", "reason": "no time left in this invocation", "files_pending": 1}
@@ -236,5 +245,5 @@ def test_time_running_out_mid_run_commits_what_was_done(s3: Any, store: S3Store,
 
     assert [i["key"] for i in manifest["inputs"]] == keys[:1]
     assert manifest["files_left_for_next_run"] == 1
-    assert [o.key for o in pending_units(store)] == keys[1:]
+    assert [o.key for o in pending(store)] == keys[1:]
     assert not bucket_snapshot(s3, "state/leases/"), "the unprocessed file's lease is released"

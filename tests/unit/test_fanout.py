@@ -1,5 +1,5 @@
 """The fan-out on moto (mock_aws): S3 notifications to SQS, WorkerFunction's handler under the emulated event
-source mapping (windpitch_local.sqs), and BatchFunction's aggregation.
+source mapping (windpitch_cli.workers), and BatchFunction's commit.
 
 Each guarantee of issue 14 has its test: a unit delivered twice publishes nothing twice; a worker dying between
 its outputs and its result loses no row; a poison file reaches the dead-letter queue with its reason and costs
@@ -21,14 +21,22 @@ import pytest
 
 from tests.conftest import BUCKET, bucket_snapshot, edited_model, scada_bytes
 from tests.unit.test_batch_run import two_days
-from windpitch_batch import worker
-from windpitch_batch.aggregate import AGGREGATOR_LEASE, aggregate
+from windpitch_batch import commit as committing
+from windpitch_batch import score
+from windpitch_batch.commit import RunOutcome, commit
 from windpitch_batch.config import BatchConfig
+from windpitch_batch.keys import AGGREGATOR_LEASE
+from windpitch_batch.plan import UnitRef
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
-from windpitch_local.sqs import EventSourceMapping, WorkerContext, backlog, ensure_queues, notify_raw
+from windpitch_cli.workers import EventSourceMapping, WorkerContext, backlog, ensure_queues, notify_raw
 
 CONFIG = BatchConfig(bucket=BUCKET)
+
+
+def aggregate(store: S3Store, model: Any, config: BatchConfig) -> RunOutcome:
+    """What the scheduled BatchFunction does when workers score: commit what they finished."""
+    return commit(store, model, config, marks={"fanned_out": True})
 
 
 @pytest.fixture
@@ -107,7 +115,7 @@ def test_a_unit_delivered_twice_publishes_nothing_twice(
     s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any
 ) -> None:
     frame = upload_days(s3)
-    message = worker.UnitRef("raw/2015-03-01.csv", "").as_message()
+    message = UnitRef("raw/2015-03-01.csv", "").as_message()
     queue["sqs"].send_message(QueueUrl=queue["url"], MessageBody=message)  # the same file, again
 
     drain(queue, functions)
@@ -123,7 +131,7 @@ def test_a_unit_delivered_twice_publishes_nothing_twice(
 def test_a_worker_dying_between_its_outputs_and_its_result_loses_no_row(
     s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real, calls = worker.write_result, {"n": 0}
+    real, calls = score.write_result, {"n": 0}
 
     def dies_once(*args: Any, **kwargs: Any) -> None:
         calls["n"] += 1
@@ -131,7 +139,7 @@ def test_a_worker_dying_between_its_outputs_and_its_result_loses_no_row(
             raise ConnectionError("the worker's environment was lost")  # after the outputs, before the result
         real(*args, **kwargs)
 
-    monkeypatch.setattr(worker, "write_result", dies_once)
+    monkeypatch.setattr(score, "write_result", dies_once)
     frame = upload_days(s3)
 
     drain(queue, functions)
@@ -144,14 +152,14 @@ def test_a_worker_dying_between_its_outputs_and_its_result_loses_no_row(
 def test_a_poison_file_reaches_the_dead_letter_queue_with_its_reason(
     s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = worker.process_unit
+    real = score.score_piece
 
-    def poisoned(store: Any, model: Any, config: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
-        if obj.key == "raw/2015-03-02.csv":
+    def poisoned(store: Any, model: Any, config: Any, unit: Any, **kwargs: Any) -> Any:
+        if unit.ref.key == "raw/2015-03-02.csv":
             raise MemoryError("this file takes the worker down")
-        return real(store, model, config, obj, *args, **kwargs)
+        return real(store, model, config, unit, **kwargs)
 
-    monkeypatch.setattr(worker, "process_unit", poisoned)
+    monkeypatch.setattr(score, "score_piece", poisoned)
     frame = upload_days(s3)
 
     drain(queue, functions)
@@ -192,7 +200,7 @@ def test_large_files_are_scored_in_slices_with_the_files_own_line_numbers(
     drain(queue, functions)
     manifest = aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).as_dict()
 
-    assert manifest["files_in"] == 4  # 1,152 lines in slices of 300
+    assert (manifest["files_in"], manifest["units_in"]) == (1, 4)  # 1,152 lines in slices of 300
     assert manifest["rows_in"] == len(frame) and manifest["rows_rejected"] == 1
     published = predictions(s3)
     assert len(published) == len(frame) - 1 and not published.duplicated(["timestamp", "turbine"]).any()
@@ -235,17 +243,15 @@ def test_two_aggregations_never_run_at_once(s3: Any, pitch_model: Any, use_synth
     store = S3Store(BUCKET, s3)
     store.put(AGGREGATOR_LEASE, b'{"token": "other", "taken_at": "2999-01-01T00:00:00+00:00"}')
     outcome = aggregate(store, pitch_model, CONFIG)
-    assert (outcome.status, outcome.reason) == ("nothing done", "another aggregation is running")
+    assert (outcome.status, outcome.reason) == ("nothing done", "another commit is running")
 
 
 def test_an_aggregation_that_died_after_its_manifest_is_not_counted_again(
     s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import windpitch_batch.aggregate as aggregation
-
     frame = upload_days(s3)
     drain(queue, functions)
-    monkeypatch.setattr(aggregation, "_forget", lambda store, unit: None)  # dies before cleaning up
+    monkeypatch.setattr(committing, "_forget", lambda store, unit: None)  # dies before cleaning up
     aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG)
     monkeypatch.undo()
 
@@ -271,7 +277,7 @@ def test_a_new_version_with_fewer_slices_replaces_every_output_of_the_old(
     drain(queue, functions)
     manifest = aggregate(S3Store(BUCKET, s3), pitch_model, CONFIG).as_dict()
 
-    assert (manifest["files_in"], manifest["rows_in"]) == (2, 500)
+    assert (manifest["files_in"], manifest["units_in"], manifest["rows_in"]) == (1, 2, 500)
     published = predictions(s3)
     assert len(published) == 500
     stamps = pd.to_datetime(corrected["Date_time"], utc=True).dt.tz_convert("UTC")

@@ -9,17 +9,6 @@ from dataclasses import dataclass, field
 from windpitch.detection import DetectorSettings
 from windpitch.monitoring import MonitorSettings
 
-RAW = "raw/"
-PREDICTIONS = "predictions/"
-QUARANTINE = "quarantine/"
-DASHBOARD = "dashboard/"
-ANOMALIES = "anomalies/"
-MANIFESTS = "manifests/"
-STATE = "state/"
-MONITORING = "monitoring/"
-# Dashboard files are read by browsers every few minutes: let caches keep them briefly, never long.
-SHORT_CACHE = "max-age=60"
-
 
 @dataclass(frozen=True)
 class BatchConfig:

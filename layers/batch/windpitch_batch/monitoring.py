@@ -25,11 +25,11 @@ from windpitch.monitoring import MONITORED, MonitorSettings, input_drift, residu
 from windpitch.runtime import PitchModel
 from windpitch.schema import MODEL_INPUTS
 
-from . import config as paths
+from . import keys
 from .outputs import json_bytes
 from .store import NotFound, S3Store
 
-COUNTS = f"{paths.MONITORING}counts/"
+COUNTS = keys.MONITORING_COUNTS
 
 
 def unit_counts(
@@ -77,7 +77,7 @@ def dated_upload(prefix: str, part: str, by_day: dict[str, Any]) -> list[tuple[s
     it; a backfill of two years is one object, not 730. Nothing for a file without a day."""
     if not by_day:
         return []
-    return [(f"{prefix}date={max(by_day)}/part-{part}.json", json_bytes({"days": by_day}), "application/json")]
+    return [(keys.dated_part(prefix, max(by_day), part), json_bytes({"days": by_day}), "application/json")]
 
 
 def window(states: dict[str, dict[str, Any]], days: int) -> list[str] | None:
@@ -138,9 +138,9 @@ def update_monitoring(
         },
     }
     body = json_bytes(report)
-    store.put(f"{paths.MONITORING}latest.json", body, "application/json")
-    store.put(f"{paths.MONITORING}date={days[0]}/monitoring.json", body, "application/json")
-    store.put(f"{paths.DASHBOARD}monitoring.json", body, "application/json", cache_control=paths.SHORT_CACHE)
+    store.put(f"{keys.MONITORING}latest.json", body, "application/json")
+    store.put(f"{keys.MONITORING}date={days[0]}/monitoring.json", body, "application/json")
+    store.put(keys.dashboard("monitoring.json"), body, "application/json", cache_control=keys.SHORT_CACHE)
     return {"drifted": report["drifted"], "rows": report["rows"]}
 
 

@@ -7,7 +7,6 @@ idempotent: the same keys receive the same bytes.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import math
@@ -19,11 +18,6 @@ import numpy as np
 import pandas as pd
 
 GZIP_MAGIC = b"\x1f\x8b"  # a gzip stream's first two bytes: raw files come compressed or not
-
-
-def digest(*parts: str, length: int = 16) -> str:
-    """A short stable id: sha256 of the parts joined by newlines."""
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:length]
 
 
 class _Capture(io.BytesIO):

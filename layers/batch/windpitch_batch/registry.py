@@ -25,10 +25,11 @@ from windpitch.artifacts import CARD_FILE, EXPORT_FILE, PIPELINE_FILE, PLOT_FILE
 from windpitch.errors import ModelUnavailable
 from windpitch.runtime import PitchModel
 
+from . import keys
 from .outputs import json_bytes
 from .store import Conflict, NotFound, S3Store
 
-MODELS: Final = "models/"
+MODELS: Final = keys.MODELS
 POINTER: Final = f"{MODELS}challenger.json"
 FILES: Final = (CARD_FILE, EXPORT_FILE, PIPELINE_FILE, PLOT_FILE)
 CONTENT_TYPES: Final = {".json": "application/json", ".png": "image/png"}

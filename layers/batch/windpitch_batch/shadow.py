@@ -26,17 +26,17 @@ import pandas as pd
 from windpitch.runtime import PitchModel
 from windpitch.shadow import EDGES, add_sums, empty_sums, grouped_error_sums, match_events, summarise
 
-from . import config as paths
+from . import keys
 from .monitoring import dated_counts, dated_upload, window
 from .outputs import json_bytes
 from .registry import Challenger
 from .store import S3Store
 
-SHADOW: Final = "shadow/"
+SHADOW: Final = keys.SHADOW
 
 
 def counts_prefix(version: str) -> str:
-    return f"{SHADOW}{version}/counts/"
+    return keys.shadow_counts(version)
 
 
 def unit_sums(rows: pd.DataFrame, challenger_expected: npt.NDArray[np.float64]) -> dict[str, dict[str, Any]]:
@@ -85,7 +85,7 @@ def update_shadow(
         report = _comparison(store, live, challenger, states, window_days=window_days, now=now)
     body = json_bytes(report)
     store.put(f"{SHADOW}latest.json", body, "application/json")
-    store.put(f"{paths.DASHBOARD}shadow.json", body, "application/json", cache_control=paths.SHORT_CACHE)
+    store.put(keys.dashboard("shadow.json"), body, "application/json", cache_control=keys.SHORT_CACHE)
     if report["status"] == "compared":
         day = report["window"]["last_day"]
         store.put(f"{SHADOW}{challenger.version}/date={day}/comparison.json", body, "application/json")  # type: ignore[union-attr]

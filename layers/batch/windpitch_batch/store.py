@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -36,6 +37,7 @@ class Object:
     key: str
     etag: str
     size: int
+    modified: datetime | None = None  # as a listing reports it
 
 
 class S3Store:
@@ -68,7 +70,7 @@ class S3Store:
         found = []
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                found.append(Object(item["Key"], item["ETag"].strip('"'), int(item["Size"])))
+                found.append(Object(item["Key"], item["ETag"].strip('"'), int(item["Size"]), item.get("LastModified")))
         return found
 
     def get(self, key: str) -> tuple[bytes, str]:
@@ -105,6 +107,15 @@ class S3Store:
                 raise Conflict(key) from None
             raise
         return str(answer["ETag"]).strip('"')
+
+    def copy(self, source: str, key: str) -> None:
+        """Copy ``source`` to ``key`` with its content type (S3 copies it: no byte passes through this process)."""
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"NoSuchKey", "404"}:
+                raise NotFound(source) from None
+            raise
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -1,4 +1,5 @@
-"""Lambda's SQS event source mapping, emulated on moto's SQS, for the fan-out's workers (development only).
+"""Lambda's SQS event source mapping in local processes: how `python -m windpitch backfill --workers N` (and the
+local stack) run the pipeline's units in parallel on one machine, against any S3 and SQS endpoint.
 
 What Lambda does for an SQS trigger, and this does the same way:
 
