@@ -342,5 +342,6 @@ def test_a_changed_input_is_the_reason_to_score_it_again(
     assert len(scorings) == 5
     rows = published(s3)
     assert len(rows) == len(frame) and not rows.duplicated(["turbine", "timestamp"]).any()
-    (entry,) = ledger.entries_of(store, f"raw/{days[0]}.csv")
-    assert entry.etag == s3.head_object(Bucket=BUCKET, Key=f"raw/{days[0]}.csv")["ETag"].strip('"')
+    old, new = sorted(ledger.entries_of(store, f"raw/{days[0]}.csv"), key=lambda e: e.committed_at)
+    assert new.etag == s3.head_object(Bucket=BUCKET, Key=f"raw/{days[0]}.csv")["ETag"].strip('"') != old.etag
+    assert old.outputs == new.outputs, "the history keeps what was scored; its outputs are rewritten in place"

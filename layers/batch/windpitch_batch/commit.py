@@ -174,8 +174,8 @@ def _commit_run(
 
 def supersede(store: S3Store, results: list[UnitResult]) -> None:
     """A new version of a raw file replaces its old versions: their outputs that the new one does not rewrite
-    under the same name are deleted (a day the new slice no longer covers, the slices it no longer has), and
-    their ledger entries are dropped."""
+    under the same name are deleted (a day the new slice no longer covers, the slices it no longer has). The old
+    versions' ledger entries stay, as the history of what was scored."""
     by_key: dict[str, list[UnitResult]] = {}
     for result in results:
         by_key.setdefault(result.key, []).append(result)
@@ -192,7 +192,6 @@ def supersede(store: S3Store, results: list[UnitResult]) -> None:
                 index = int(found.group(2)) if found and found.group(2) else 0
                 if index >= slices or (index in rewritten and output not in rewritten[index]):
                     quietly(store.delete, output)
-        ledger.forget(store, old)
 
 
 def _entry(result: UnitResult, model: PitchModel, run_id: str, committed_at: str) -> ledger.Entry:

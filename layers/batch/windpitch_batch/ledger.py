@@ -10,8 +10,9 @@ outputs it committed, the run that committed it and when. Every entry point read
   model rescores on request: ``python -m windpitch backfill --rescore``);
 * the layout answers "is this file version done?" with one GET (a worker, per message) and "which versions are
   done?" with a listing and no GET (the reconciler, :mod:`windpitch_batch.reconcile`);
-* a file's folder holds every committed version and slice of it, which is what superseding a replaced version
-  needs (:func:`windpitch_batch.commit.supersede`).
+* a file's folder holds every committed version and slice of it: the history of what was scored from it, and
+  what superseding a replaced version needs (:func:`windpitch_batch.commit.supersede`). Entries are never
+  deleted by the pipeline; the bucket's lifecycle expires them after the raw files they describe.
 
 :func:`migrate` turns the two records the pipelines kept before it (``state/processed/`` and ``state/done/``) into
 entries, once, on the first commit that finds them.
@@ -98,12 +99,6 @@ def entries_of(store: S3Store, raw_key: str) -> list[Entry]:
         except NotFound:
             continue  # superseded meanwhile
     return found
-
-
-def forget(store: S3Store, entries: Iterable[Entry]) -> None:
-    """Drop the entries of versions a newer one replaced (their outputs are gone or rewritten)."""
-    for entry in entries:
-        store.delete(entry.path)
 
 
 def done_versions(store: S3Store) -> set[tuple[str, str]]:
