@@ -6,6 +6,8 @@ these tests pin windpitch's own decisions, so a change that loosens one fails he
 
 from __future__ import annotations
 
+import re
+import tomllib
 from typing import Any
 
 import pytest
@@ -134,13 +136,24 @@ def test_each_function_has_reserved_concurrency_and_its_own_log_retention(functi
     assert TEMPLATE["Globals"]["Function"]["Tracing"] == "Active"
 
 
-def test_the_api_is_throttled_and_logs_access() -> None:
-    api = props("Api")
-    [settings] = api["MethodSettings"]
+def api(name: str) -> dict[str, Any]:
+    """An API's properties as deployed: the Globals', then its own."""
+    return {**TEMPLATE["Globals"]["Api"], **props(name)}
+
+
+@pytest.mark.parametrize("name", ["Api", "ClientApi"])
+def test_the_apis_are_throttled_and_log_access(name: str) -> None:
+    [settings] = api(name)["MethodSettings"]
     assert settings["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
     assert settings["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}
-    assert api["TracingEnabled"] is True
-    assert "requestId" in api["AccessLogSetting"]["Format"]
+    assert api(name)["TracingEnabled"] is True
+    log = api(name)["AccessLogSetting"]
+    assert log["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert {"$context.requestId", "$context.apiId", "$context.identity.apiKeyId"} <= set(
+        re.findall(r"\$[\w.]+", log["Format"])
+    )
+    # The stage waits for the account's logging role when this stack creates it: its description names it.
+    assert "ApiGatewayAccount" in str(props(name)["Description"]["Fn::If"][1])
 
 
 def test_the_batch_failure_path_is_encrypted_and_alarmed() -> None:
@@ -187,9 +200,16 @@ def environment(function: str) -> dict[str, Any]:
 # What a checkov skip's reason may claim, and the fact in the template that makes the claim true.
 CLAIMS = {
     "bucket name": lambda f: "WINDPITCH_BUCKET" in environment(f),
+    "queue URL": lambda f: "WORK_QUEUE_URL" in environment(f),
     "thresholds": lambda f: "DETECTOR_STEADY_THRESHOLD_DEG" in environment(f),
+    "challenger": lambda f: "CHALLENGER_VERSION" in environment(f),
+    "schedule": lambda f: "SCHEDULE_MINUTES" in environment(f),
     "allowed origin": lambda f: "WINDPITCH_ALLOWED_ORIGIN" in environment(f),
+    "version's ARN": lambda f: "NEW_VERSION" in environment(f),
     "S3": lambda f: any(str(s.get("Action", "")).startswith("s3:") for s in statements(f)),
+    "SQS": lambda f: "SQS" in str(props(f).get("Policies", "")) + str(props(f).get("Events", "")),
+    "no AWS API": lambda f: "Policies" not in props(f),
+    "only the Globals'": lambda f: "Environment" not in props(f),
 }
 
 
@@ -303,3 +323,21 @@ def test_the_processor_is_one_parameter_for_functions_and_layers() -> None:
     layers = [r for r in RESOURCES.values() if r["Type"] == "AWS::Serverless::LayerVersion"]
     assert layers and all(r["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}] for r in layers)
     assert all(r["Metadata"]["BuildArchitecture"] == {"Ref": "Architecture"} for r in layers)
+
+
+def test_samconfig_overrides_only_parameters_the_template_accepts() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    for env, commands in config.items():
+        if not isinstance(commands, dict) or "deploy" not in commands:
+            continue
+        overrides = dict(
+            item.split("=", 1) for item in commands["deploy"]["parameters"].get("parameter_overrides", "").split()
+        )
+        for name, value in overrides.items():
+            parameter = TEMPLATE["Parameters"][name]
+            assert value in map(str, parameter.get("AllowedValues", [value])), (env, name, value)
+            assert re.fullmatch(parameter.get("AllowedPattern", ".*"), value), (env, name, value)
+            if parameter["Type"] == "Number":
+                assert (
+                    parameter.get("MinValue", float("-inf")) <= float(value) <= parameter.get("MaxValue", float("inf"))
+                ), (env, name)
