@@ -6,6 +6,7 @@ these tests pin windpitch's own decisions, so a change that loosens one fails he
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from typing import Any
@@ -72,11 +73,14 @@ def test_the_batch_writes_only_its_output_prefixes() -> None:
                 by_action.setdefault(action, set()).update(resource_prefixes(statement))
     assert set(by_action) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     assert by_action["s3:PutObject"] == OUTPUT_PREFIXES, "raw/ and site/ are never written by the batch"
-    # Leases; results once committed; a superseded version's extra slices (never raw/, manifests/ or site/).
+    # Spent state (leases; results and staged outputs once committed; the pre-ledger records, once migrated);
+    # a superseded version's extra slices. Never raw/, manifests/, site/ or the ledger.
     assert by_action["s3:DeleteObject"] == {
-        "state/leases/", "state/results/", "predictions/", "quarantine/", "monitoring/counts/", "shadow/"
+        "state/leases/", "state/results/", "state/staged/", "state/processed/", "state/done/", "state/keys/",
+        "predictions/", "quarantine/", "monitoring/counts/", "shadow/",
     }  # fmt: skip
     assert "raw/" in by_action["s3:GetObject"]
+    assert "manifests/" in by_action["s3:GetObject"], "the aggregation reads the runs' manifests (manifests/run-*.json)"
     assert "site/" not in by_action["s3:GetObject"]
     # The registry is read (the challenger), never written: publishing a model is a person's act, not the batch's.
     assert "models/" in by_action["s3:GetObject"]
@@ -103,12 +107,70 @@ def test_the_bucket_is_private_encrypted_versioned_and_tls_only() -> None:
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+LIFECYCLE: list[dict[str, Any]] = props("DataBucket")["LifecycleConfiguration"]["Rules"]
+RULES = {r["Id"]: r for r in LIFECYCLE}
+# What a lifecycle rule can do to an object (a current or an old version, a delete marker); an incomplete
+# multipart upload is no object, so aborting one is not among them.
+OBJECT_ACTIONS = {
+    "ExpirationInDays", "ExpirationDate", "ExpiredObjectDeleteMarker", "Transitions", "Transition",
+    "NoncurrentVersionExpiration", "NoncurrentVersionExpirationInDays", "NoncurrentVersionTransitions",
+    "NoncurrentVersionTransition",
+}  # fmt: skip
+
+
+def rule_prefix(rule: dict[str, Any]) -> str:
+    """The prefix a rule covers ('' for the whole bucket)."""
+    assert "TagFilters" not in rule and "ObjectSizeGreaterThan" not in rule, "a rule these tests cannot read"
+    return str(rule.get("Prefix", ""))
+
+
 def test_raw_and_quarantine_data_expire() -> None:
-    rules = {r.get("Prefix"): r for r in props("DataBucket")["LifecycleConfiguration"]["Rules"]}
-    assert rules["raw/"]["ExpirationInDays"] == {"Ref": "RawRetentionDays"}
-    assert rules["raw/"]["Transitions"][0]["StorageClass"] == "STANDARD_IA"
-    assert rules["quarantine/"]["ExpirationInDays"] == {"Ref": "QuarantineRetentionDays"}
-    assert rules[None]["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    assert RULES["raw-scada"]["Prefix"] == "raw/"
+    assert RULES["raw-scada"]["ExpirationInDays"] == {"Ref": "RawRetentionDays"}
+    assert RULES["raw-scada"]["Transitions"][0]["StorageClass"] == "STANDARD_IA"
+    assert RULES["quarantine"]["Prefix"] == "quarantine/"
+    assert RULES["quarantine"]["ExpirationInDays"] == {"Ref": "QuarantineRetentionDays"}
+    assert all(rule["Status"] == "Enabled" for rule in LIFECYCLE)
+
+
+def test_no_lifecycle_rule_can_expire_or_move_anything_under_models() -> None:
+    """The registry keeps every version it ever had: a rule covering models/ may only abort unfinished uploads."""
+    covering = [
+        rule for rule in LIFECYCLE if "models/".startswith(rule_prefix(rule)) or rule_prefix(rule).startswith("models")
+    ]
+    assert [rule["Id"] for rule in covering] == ["abandoned-uploads"]
+    for rule in covering:
+        assert not OBJECT_ACTIONS & set(rule), f"{rule['Id']} could expire or move objects under models/"
+        assert set(rule) == {"Id", "Status", "AbortIncompleteMultipartUpload"}
+
+
+def test_every_prefix_but_the_registry_drops_old_versions_and_their_delete_markers() -> None:
+    """A month of history, then the delete markers left behind (deleted leases, results, staged outputs...)."""
+    history = {rule_prefix(r): r for r in LIFECYCLE if "NoncurrentVersionExpiration" in r}
+    written = {p.split("/", 1)[0] + "/" for f in FUNCTIONS for s in statements(f) if "s3:PutObject" in str(s["Action"])
+               for p in resource_prefixes(s)}  # fmt: skip
+    assert set(history) == written | {"raw/", "site/"}, (
+        "each top-level prefix anyone writes (raw/: the uploader, site/: make)"
+    )
+    for prefix, rule in history.items():
+        assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}, prefix
+        assert rule["ExpiredObjectDeleteMarker"] is True, prefix
+        assert not {"ExpirationInDays", "ExpirationDate"} & set(rule), (
+            "S3 refuses a delete-marker rule that expires too"
+        )
+
+
+def test_the_pipelines_state_expires_and_the_ledger_outlives_the_raw_files() -> None:
+    """A ledger entry must outlive its raw file, or the hourly reconcile would queue a file already scored."""
+    state = {
+        rule_prefix(r): r["ExpirationInDays"]
+        for r in LIFECYCLE
+        if rule_prefix(r).startswith("state/") and "ExpirationInDays" in r
+    }
+    assert state == {"state/leases/": 1, "state/failures/": 30, "state/staged/": 7, "state/ledger/": 760}
+    raw = TEMPLATE["Parameters"]["RawRetentionDays"]
+    assert state["state/ledger/"] >= raw["MaxValue"] + 30 and raw["Default"] <= raw["MaxValue"]
+    assert "state/done/" not in state, "the done markers are the ledger's now (migrated, then deleted)"
 
 
 def test_the_dashboard_is_served_only_through_cloudfront_with_origin_access_control() -> None:
@@ -281,8 +343,8 @@ def test_the_workers_write_only_a_units_outputs_and_result() -> None:
             if action != "s3:ListBucket":
                 by_action.setdefault(action, set()).update(resource_prefixes(statement))
     assert by_action["s3:PutObject"] == {
-        "predictions/", "quarantine/", "monitoring/counts/", "shadow/", "state/results/", "state/failures/",
-        "state/leases/",
+        "predictions/", "quarantine/", "monitoring/counts/", "shadow/", "state/staged/", "state/results/",
+        "state/failures/", "state/leases/",
     }  # fmt: skip
     assert by_action["s3:DeleteObject"] == {"state/leases/"}
     assert by_action["s3:GetObject"] == {"raw/", "state/", "manifests/", "models/"}
@@ -323,6 +385,23 @@ def test_the_processor_is_one_parameter_for_functions_and_layers() -> None:
     layers = [r for r in RESOURCES.values() if r["Type"] == "AWS::Serverless::LayerVersion"]
     assert layers and all(r["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}] for r in layers)
     assert all(r["Metadata"]["BuildArchitecture"] == {"Ref": "Architecture"} for r in layers)
+
+
+def test_the_batch_reconciles_hourly_what_no_message_brought() -> None:
+    """Raw files whose notification was lost, or whose message expired in the dead-letter queue, are queued again."""
+    events = props("BatchFunction")["Events"]
+    assert set(events) == {"Schedule", "Reconcile"}
+    reconcile = events["Reconcile"]
+    assert reconcile["Type"] == "Schedule"
+    assert reconcile["Properties"]["Schedule"] == "rate(1 hour)"
+    assert json.loads(reconcile["Properties"]["Input"]) == {"action": "reconcile"}
+    assert "Input" not in events["Schedule"]["Properties"], "the regular run's event is EventBridge's own"
+    queues = [
+        p["SQSSendMessagePolicy"]["QueueName"]
+        for p in props("BatchFunction")["Policies"]
+        if "SQSSendMessagePolicy" in p
+    ]
+    assert queues == [{"Fn::GetAtt": ["BatchFailureQueue", "QueueName"]}, {"Fn::GetAtt": ["UnitsQueue", "QueueName"]}]
 
 
 def test_samconfig_overrides_only_parameters_the_template_accepts() -> None:
