@@ -404,6 +404,32 @@ def test_the_batch_reconciles_hourly_what_no_message_brought() -> None:
     assert queues == [{"Fn::GetAtt": ["BatchFailureQueue", "QueueName"]}, {"Fn::GetAtt": ["UnitsQueue", "QueueName"]}]
 
 
+SETTINGS = {  # the parameters whose defaults are the code's, and the variable each becomes
+    "DetectorSteadyThresholdDeg": ("DETECTOR_STEADY_THRESHOLD_DEG", float),
+    "DetectorPitchingThresholdDeg": ("DETECTOR_PITCHING_THRESHOLD_DEG", float),
+    "DetectorWindowIntervals": ("DETECTOR_WINDOW_INTERVALS", int),
+    "MonitoringPsiThreshold": ("MONITORING_PSI_THRESHOLD", float),
+    "MonitoringWindowDays": ("MONITORING_WINDOW_DAYS", int),
+}
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_the_detector_and_monitoring_parameters_leave_the_defaults_to_the_code(name: str) -> None:
+    """Empty by default: windpitch's own default applies (docs/settings.md); the template restates none."""
+    parameter = TEMPLATE["Parameters"][name]
+    variable, kind = SETTINGS[name]
+    assert parameter["Type"] == "String" and parameter["Default"] == ""
+    assert not {"MinValue", "MaxValue", "AllowedValues"} & set(parameter)
+    assert "empty" in parameter["Description"].lower() and "docs/settings.md" in parameter["Description"]
+    pattern = re.compile(parameter["AllowedPattern"])  # CloudFormation matches the whole value
+    accepted = ["", "5", "12", "0.25", "1.5"] if kind is float else ["", "5", "12"]
+    refused = ["abc", "1.5.2", "-1", " ", "1e3"] + (["0.25", "1.5"] if kind is int else [])
+    assert all(pattern.fullmatch(v) for v in accepted), accepted
+    assert not any(pattern.fullmatch(v) for v in refused), refused
+    readers = {f for f in FUNCTIONS if variable in environment(f)}
+    assert readers and all(environment(f)[variable] == {"Ref": name} for f in readers)
+
+
 def test_samconfig_overrides_only_parameters_the_template_accepts() -> None:
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
     for env, commands in config.items():
