@@ -150,8 +150,9 @@ def test_every_pair_of_entry_points_scores_every_row_once(
 KILLS: dict[str, Callable[[str, str], bool]] = {
     "after its lease": lambda action, key: action == "get" and key.startswith("state/ledger/"),
     "after staging a part": lambda action, key: action == "put" and "/predictions/" in key,
-    "before its result's summary": lambda action, key: action == "put" and key.endswith(".json")
-    and key.startswith("state/results/"),
+    "before its result's summary": lambda action, key: (
+        action == "put" and key.endswith(".json") and key.startswith("state/results/")
+    ),
 }
 
 
@@ -295,9 +296,12 @@ def test_dead_letters_are_redriven_after_the_fix_and_the_reconciler_leaves_them_
     by_fanout(s3, pitch_model, queue, functions)
     store = S3Store(BUCKET, s3)
     assert [o.key for o in pending(store, skip_failed=True)] == [], "parked: the reconciler leaves it to a person"
-    assert queue["sqs"].get_queue_attributes(QueueUrl=queue["dlq"], AttributeNames=["All"])["Attributes"][
-        "ApproximateNumberOfMessages"
-    ] == "1"
+    assert (
+        queue["sqs"].get_queue_attributes(QueueUrl=queue["dlq"], AttributeNames=["All"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "1"
+    )
 
     monkeypatch.setattr(score, "score_piece", real)  # the fix is deployed
     moved = redrive(store, queue["sqs"], queue["dlq"], queue["url"])

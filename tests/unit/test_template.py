@@ -20,7 +20,8 @@ TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = [name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"]
 OUTPUT_PREFIXES = {
-    "predictions/", "quarantine/", "anomalies/", "dashboard/", "manifests/", "state/", "monitoring/", "shadow/"
+    "predictions/", "quarantine/", "anomalies/", "dashboard/", "manifests/", "state/ledger/", "state/leases/",
+    "monitoring/", "shadow/",
 }  # fmt: skip
 
 
@@ -79,7 +80,7 @@ def test_the_batch_writes_only_its_output_prefixes() -> None:
         "state/leases/", "state/results/", "state/staged/", "state/processed/", "state/done/", "state/keys/",
         "predictions/", "quarantine/", "monitoring/counts/", "shadow/",
     }  # fmt: skip
-    assert "raw/" in by_action["s3:GetObject"]
+    assert "raw/" not in by_action["s3:GetObject"], "the workers read raw files; the batch commits and lists"
     assert "manifests/" in by_action["s3:GetObject"], "the aggregation reads the runs' manifests (manifests/run-*.json)"
     assert "site/" not in by_action["s3:GetObject"]
     # The registry is read (the challenger), never written: publishing a model is a person's act, not the batch's.
@@ -334,7 +335,7 @@ def test_the_hook_may_only_report_its_verdict_and_ask_the_new_version() -> None:
 
 
 def test_the_workers_write_only_a_units_outputs_and_result() -> None:
-    """The dashboard, the events and the manifests are the aggregation's: a worker never writes them."""
+    """Published outputs, the dashboard, the events and the manifests are the commit's: a worker never writes them."""
     by_action: dict[str, set[str]] = {}
     for statement in statements("WorkerFunction"):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -342,12 +343,12 @@ def test_the_workers_write_only_a_units_outputs_and_result() -> None:
             assert "*" not in action
             if action != "s3:ListBucket":
                 by_action.setdefault(action, set()).update(resource_prefixes(statement))
-    assert by_action["s3:PutObject"] == {
-        "predictions/", "quarantine/", "monitoring/counts/", "shadow/", "state/staged/", "state/results/",
-        "state/failures/", "state/leases/",
-    }  # fmt: skip
+    # Its outputs are staged: only the commit publishes them, once the ledger names the unit.
+    assert by_action["s3:PutObject"] == {"state/staged/", "state/results/", "state/failures/", "state/leases/"}
     assert by_action["s3:DeleteObject"] == {"state/leases/"}
-    assert by_action["s3:GetObject"] == {"raw/", "state/", "manifests/", "models/"}
+    assert by_action["s3:GetObject"] == {
+        "raw/", "models/", "state/ledger/", "state/results/", "state/leases/", "state/failures/"
+    }  # fmt: skip
 
 
 def test_landed_files_reach_the_workers_through_a_queue_with_a_dead_letter_queue() -> None:
