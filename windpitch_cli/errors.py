@@ -9,12 +9,12 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import traceback
 from collections.abc import Callable
 from typing import Final
 
+from windpitch import settings
 from windpitch.errors import DataError, InvalidRecord, ModelUnavailable, StoreUnavailable
 
 EXIT_OK: Final = 0
@@ -22,7 +22,7 @@ EXIT_REJECTED: Final = 1  # some records were rejected; the others are still in 
 EXIT_USAGE: Final = 2  # bad usage or unreadable input (flags, JSON)
 EXIT_UNAVAILABLE: Final = 3  # no usable model, data or bucket
 EXIT_BUG: Final = 4  # an unexpected exception: a bug in windpitch, never a user's mistake
-DEBUG_ENV: Final = "WINDPITCH_DEBUG"
+DEBUG_ENV: Final = settings.DEBUG.name
 
 
 class UsageError(Exception):
@@ -60,7 +60,7 @@ def run_command(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
                 f"{DEBUG_ENV}=1 for the traceback)",
                 file=sys.stderr,
             )
-            if os.environ.get(DEBUG_ENV):
+            if settings.DEBUG.read():
                 traceback.print_exc()
         else:
             print(f"{prefix}: {error}", file=sys.stderr)

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Final
 
+from windpitch import settings
 from windpitch.errors import DataError
 from windpitch_frames.loading import open_binary
 
-DATA_ENV: Final = "WINDPITCH_DATA"
+DATA_ENV: Final = settings.DATA.name
 DATA_FILE: Final = "la-haute-borne-data-2014-2015.csv.gz"
 ASSETS_FILE: Final = "la-haute-borne_asset_table.csv"
 # SHA-256 of the uncompressed CSV: the same for the shared copy and for `windpitch data fetch`.
@@ -49,7 +50,7 @@ def resolve_data_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         if not path.exists():
             raise DataError(f"{path}: no such file")
         return path
-    if env := os.environ.get(DATA_ENV):
+    if env := settings.DATA.read():
         path = Path(env)
         if not path.exists():
             raise DataError(f"${DATA_ENV}={env}: no such file")

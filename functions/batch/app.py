@@ -8,7 +8,6 @@ destination then see it).
 """
 
 import functools
-import os
 from typing import Any
 
 import boto3
@@ -16,6 +15,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from windpitch import settings
 from windpitch.artifacts import ModelUnavailable
 from windpitch.predict import load_model
 from windpitch_batch.commit import commit
@@ -49,7 +49,7 @@ def bucket(name: str) -> S3Store:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = BatchConfig.from_env()
-    queue = os.environ.get("WORK_QUEUE_URL")
+    queue = settings.WORK_QUEUE_URL.read()
     if event.get("action") == "reconcile":  # the hourly schedule's input: nothing dropped
         if not queue:
             return {"action": "reconcile", "queued": 0, "reason": "no work queue (WORK_QUEUE_URL) to queue to"}

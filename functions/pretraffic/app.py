@@ -7,13 +7,13 @@ the runtime; its clients are made once per execution environment.
 
 import functools
 import json
-import os
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from windpitch import settings
 from windpitch.artifacts import default_model_dir, read_card
 from windpitch_api.canary import run_hook
 
@@ -26,7 +26,7 @@ def client(service: str) -> Any:
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    answer = client("lambda").invoke(FunctionName=os.environ["NEW_VERSION"], Payload=json.dumps(event).encode())
+    answer = client("lambda").invoke(FunctionName=settings.NEW_VERSION.read(), Payload=json.dumps(event).encode())
     payload: dict[str, Any] = json.loads(answer["Payload"].read() or b"{}")
     return payload
 
@@ -40,5 +40,5 @@ def report(deployment: str, execution: str, status: str) -> None:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = run_hook(event, invoke, report, read_card(default_model_dir()))
-    logger.info("pre-traffic check", extra={"outcome": outcome, "new_version": os.environ.get("NEW_VERSION")})
+    logger.info("pre-traffic check", extra={"outcome": outcome, "new_version": settings.NEW_VERSION.read()})
     return outcome

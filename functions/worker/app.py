@@ -7,7 +7,6 @@ results are committed by BatchFunction's aggregation, not here: a worker never t
 """
 
 import functools
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from windpitch import settings
 from windpitch.predict import load_model
 from windpitch.runtime import PitchModel
 from windpitch_batch.config import BatchConfig
@@ -80,7 +80,7 @@ def record_handler(record: SQSRecord, *, ready: Setup) -> None:
     try:
         worked = work_message(
             bucket(ready.config.bucket), ready.model, ready.config, record.body,
-            send=send_to(queue(), os.environ["WORK_QUEUE_URL"]),
+            send=send_to(queue(), settings.WORK_QUEUE_URL.read()),
             challenger=ready.challenger,
         )  # fmt: skip
     except BadMessage as exc:  # not a unit, or one it may not score (a key outside raw/): refused, logged, counted

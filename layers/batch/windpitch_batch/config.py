@@ -1,60 +1,63 @@
-"""The batch job's settings, from the function's environment (template.yaml) with defaults."""
+"""The batch's settings, read once per invocation: each one's name, default and check live in windpitch.settings."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from windpitch import settings
 from windpitch.detection import DetectorSettings
 from windpitch.monitoring import MonitorSettings
 
 
 @dataclass(frozen=True)
 class BatchConfig:
+    """What one run of the pipeline works with (the defaults are windpitch.settings')."""
+
     bucket: str
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     monitoring: MonitorSettings = field(default_factory=MonitorSettings)
-    max_files: int = 200  # per invocation; the rest is picked up by the next run
-    safety_margin_ms: int = 120_000  # stop taking files when less time than this remains
-    lease_seconds: int = 900  # a lease older than a Lambda's longest run is stale
-    window_days: int = 7  # the recent series each turbine's dashboard file holds
-    schedule_minutes: int = 10
-    # The challenger to score in shadow: a published version (template parameter ChallengerVersion); None reads
-    # the registry's pointer, models/challenger.json (python -m windpitch model publish --challenger).
-    challenger: str | None = None
-    # Data lines per unit of the fan-out: a larger file is scored in slices of this many lines, so a worker's
-    # memory is bounded (about 320 MB at 50,000 lines of 138 columns) and one file spreads over many workers.
-    slice_lines: int = 50_000
+    max_files: int = settings.BATCH_MAX_FILES.default
+    safety_margin_ms: int = settings.BATCH_SAFETY_MARGIN_MS.default
+    lease_seconds: int = settings.BATCH_LEASE_SECONDS.default
+    window_days: int = settings.DASHBOARD_WINDOW_DAYS.default
+    schedule_minutes: int = settings.SCHEDULE_MINUTES.default
+    challenger: str | None = None  # None: the registry's pointer, models/challenger.json
+    slice_lines: int = settings.BATCH_SLICE_LINES.default
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> BatchConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BatchConfig:
+        """The function's settings (template.yaml passes them; an empty one means windpitch's default).
+
+        Raises:
+            SettingError: a setting missing or malformed, naming the variable.
+        """
         return cls(
-            bucket=env["WINDPITCH_BUCKET"],
+            bucket=settings.BUCKET.read(env),
             detector=detector_from_env(env),
             monitoring=MonitorSettings(
-                psi_threshold=float(env.get("MONITORING_PSI_THRESHOLD", MonitorSettings.psi_threshold)),
-                window_days=int(env.get("MONITORING_WINDOW_DAYS", MonitorSettings.window_days)),
+                psi_threshold=settings.MONITORING_PSI_THRESHOLD.read(env),
+                window_days=settings.MONITORING_WINDOW_DAYS.read(env),
             ),
-            max_files=int(env.get("BATCH_MAX_FILES", 200)),
-            safety_margin_ms=int(env.get("BATCH_SAFETY_MARGIN_MS", 120_000)),
-            window_days=int(env.get("DASHBOARD_WINDOW_DAYS", 7)),
-            schedule_minutes=int(env.get("SCHEDULE_MINUTES", 10)),
-            challenger=env.get("CHALLENGER_VERSION") or None,
-            slice_lines=int(env.get("BATCH_SLICE_LINES", 50_000)),
+            max_files=settings.BATCH_MAX_FILES.read(env),
+            safety_margin_ms=settings.BATCH_SAFETY_MARGIN_MS.read(env),
+            lease_seconds=settings.BATCH_LEASE_SECONDS.read(env),
+            window_days=settings.DASHBOARD_WINDOW_DAYS.read(env),
+            schedule_minutes=settings.SCHEDULE_MINUTES.read(env),
+            challenger=settings.CHALLENGER_VERSION.read(env) or None,
+            slice_lines=settings.BATCH_SLICE_LINES.read(env),
         )
 
 
-def detector_from_env(env: Mapping[str, str]) -> DetectorSettings:
+def detector_from_env(env: Mapping[str, str] | None = None) -> DetectorSettings:
     """The detector's settings the template exposes (its parameters), over the benchmark's defaults.
 
     Example:
         >>> detector_from_env({"DETECTOR_STEADY_THRESHOLD_DEG": "1.2"}).steady_threshold_deg
         1.2
     """
-    default = DetectorSettings()
     return DetectorSettings(
-        steady_threshold_deg=float(env.get("DETECTOR_STEADY_THRESHOLD_DEG", default.steady_threshold_deg)),
-        pitching_threshold_deg=float(env.get("DETECTOR_PITCHING_THRESHOLD_DEG", default.pitching_threshold_deg)),
-        window=int(env.get("DETECTOR_WINDOW_INTERVALS", default.window)),
+        steady_threshold_deg=settings.DETECTOR_STEADY_THRESHOLD_DEG.read(env),
+        pitching_threshold_deg=settings.DETECTOR_PITCHING_THRESHOLD_DEG.read(env),
+        window=settings.DETECTOR_WINDOW_INTERVALS.read(env),
     )

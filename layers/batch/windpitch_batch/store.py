@@ -7,7 +7,6 @@ mode with backoff; what remains is raised. A conditional write that loses a race
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,9 +15,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from windpitch import settings
 from windpitch.errors import StoreUnavailable
 
-ENDPOINT_ENV = "WINDPITCH_S3_ENDPOINT_URL"
 RETRIES = Config(
     retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30, max_pool_connections=16
 )
@@ -47,7 +46,7 @@ class S3Store:
         self.bucket = bucket
         # WINDPITCH_S3_ENDPOINT_URL: set only under sam local on Docker (the LocalS3EndpointUrl parameter), where
         # the container reaches a local emulator; empty when deployed, and AWS_ENDPOINT_URL_S3 still applies.
-        endpoint = os.environ.get(ENDPOINT_ENV) or None
+        endpoint = settings.S3_ENDPOINT_URL.read() or None
         self.client = client or boto3.client("s3", config=RETRIES, endpoint_url=endpoint)
 
     @classmethod

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Final
 
+from . import settings
 from .errors import ModelUnavailable
 
 __all__ = ["ModelUnavailable", "check_sha256", "default_model_dir", "read_card", "verified_bytes"]
 
-MODEL_DIR_ENV: Final = "WINDPITCH_MODEL_DIR"
+MODEL_DIR_ENV: Final = settings.MODEL_DIR.name
 PIPELINE_FILE: Final = "model.joblib"
 EXPORT_FILE: Final = "model.json"
 CARD_FILE: Final = "model_card.json"
@@ -33,7 +33,7 @@ PLOT_FILE: Final = "pitch_curve.png"
 
 def default_model_dir() -> Path:
     """``$WINDPITCH_MODEL_DIR``, else the ``artifacts`` folder inside the package (the layer)."""
-    env = os.environ.get(MODEL_DIR_ENV)
+    env = settings.MODEL_DIR.read()
     return Path(env) if env else Path(__file__).resolve().parent / "artifacts"
 
 

@@ -42,6 +42,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from . import settings
+
 CADENCE_S: Final = 600  # ten-minute SCADA
 FloatArray = npt.NDArray[np.float64]
 
@@ -50,9 +52,10 @@ FloatArray = npt.NDArray[np.float64]
 class DetectorSettings:
     """What raises an event. Defaults come from the injected-fault benchmark (docs/benchmarks.md)."""
 
-    steady_threshold_deg: float = 1.5  # |rolling median| in steady partial load
-    pitching_threshold_deg: float = 3.0  # |rolling median| where the blade pitches
-    window: int = 5  # judged intervals in a rolling median (steady regime)
+    # The three the template exposes: their defaults live with the other settings (windpitch.settings).
+    steady_threshold_deg: float = settings.DETECTOR_STEADY_THRESHOLD_DEG.default
+    pitching_threshold_deg: float = settings.DETECTOR_PITCHING_THRESHOLD_DEG.default
+    window: int = settings.DETECTOR_WINDOW_INTERVALS.default
     pitching_window: int = 3  # above rated the wind seldom stays long: a stuck blade shows in a few intervals
     max_span_hours: float = 3.0  # a window's intervals lie within this span, or it gives no verdict
     steady_power_band: tuple[float, float] = (0.05, 0.80)  # of rated power

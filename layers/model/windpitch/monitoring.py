@@ -32,6 +32,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from . import settings
 from .schema import SIGNAL_INPUTS
 
 MONITORED: Final = SIGNAL_INPUTS
@@ -43,8 +44,10 @@ _FLOOR: Final = 1e-4  # a share of zero would make the logarithm infinite: an em
 class MonitorSettings:
     """When an input counts as drifted (template parameters ``MonitoringPsiThreshold``, ``MonitoringWindowDays``)."""
 
-    psi_threshold: float = 0.25  # the floor: each input's own threshold is the card's, calibrated at training
-    window_days: int = 28  # a week of SCADA is weather, not drift (docs/benchmarks.md: bench/input_drift.py)
+    # The floor: each input's own threshold is the card's, calibrated at training.
+    psi_threshold: float = settings.MONITORING_PSI_THRESHOLD.default
+    # A week of SCADA is weather, not drift (docs/benchmarks.md: bench/input_drift.py).
+    window_days: int = settings.MONITORING_WINDOW_DAYS.default
     min_values: int = 500  # fewer values in the window: no verdict (a PSI of a few dozen values is noise)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,15 +16,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 import windpitch
-from windpitch import ModelUnavailable
+from windpitch import ModelUnavailable, settings
 
 from .document import for_farm
 from .errors import ApiError, error
 from .observability import logger, metrics
 from .requests import proxy_event_problems
 
-ALLOWED_ORIGIN_ENV: Final = "WINDPITCH_ALLOWED_ORIGIN"
-DEFAULT_ALLOWED_ORIGIN: Final = "http://127.0.0.1:8080"  # the local dashboard
 OPENAPI_FILE: Final = Path(__file__).resolve().parent / "openapi.json"
 
 
@@ -54,7 +51,7 @@ def create_app(*routers: Router, enable_validation: bool = False) -> APIGatewayR
     ~0.3 s of cold start.
     """
     cors = CORSConfig(
-        allow_origin=os.environ.get(ALLOWED_ORIGIN_ENV, DEFAULT_ALLOWED_ORIGIN),
+        allow_origin=settings.ALLOWED_ORIGIN.read(),
         allow_headers=["Content-Type"],
         max_age=300,
     )

@@ -14,10 +14,12 @@ from typing import Final
 
 from aws_lambda_powertools import Logger, Metrics
 
-SERVICE: Final = os.environ.get("POWERTOOLS_SERVICE_NAME", "windpitch")
+from windpitch import settings
+
+SERVICE: Final = settings.SERVICE_NAME.read()
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "windpitch"), service=SERVICE)
+metrics = Metrics(namespace=settings.METRICS_NAMESPACE.read(), service=SERVICE)
 
 
 def since_process_start_ms() -> float | None:
