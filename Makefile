@@ -179,6 +179,7 @@ test: $(STAMP) build build-local dashboard chromium docker-tools $(CHECKOV)  ## 
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m windpitch_api.openapi --check
+	$(PY) -m windpitch_deploy settings --check
 	$(PY) -m pytest tests $(DOCTESTS)
 
 test-fast: $(STAMP)  ## under a minute: lint, import contracts, unit tests and doctests (no build, browser or server)
@@ -192,6 +193,7 @@ lint: $(STAMP)  ## ruff, mypy and the import contracts only
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m windpitch_api.openapi --check
+	$(PY) -m windpitch_deploy settings --check
 
 bench: build build-local  ## the benchmark suite (~10 min): every figure into docs/benchmarks.md, with its command
 	$(PY) bench/suite.py

@@ -78,8 +78,6 @@ def _worker_environment(bucket: str, endpoint: str, queue_url: str) -> dict[str,
         "AWS_ENDPOINT_URL": endpoint,
         "WINDPITCH_BUCKET": bucket,
         "WORK_QUEUE_URL": queue_url,
-        "POWERTOOLS_SERVICE_NAME": "windpitch",
-        "POWERTOOLS_METRICS_NAMESPACE": "windpitch",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }  # fmt: skip
 

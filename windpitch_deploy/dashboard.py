@@ -35,8 +35,10 @@ def stack_outputs(stack: str, region: str | None) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in answer["Stacks"][0].get("Outputs", [])}
 
 
-def config_for(api_url: str, schedule_minutes: int) -> dict[str, Any]:
-    return {"api": api_url, "refresh_seconds": 60, "stale_after_seconds": 2 * schedule_minutes * 60}
+def config_for(api_url: str) -> dict[str, Any]:
+    """The page's config.json. When data counts as stale comes with the data (fleet.json's stale_after_minutes,
+    from the deployed batch's own schedule setting), so no schedule is restated here."""
+    return {"api": api_url, "refresh_seconds": 60}
 
 
 def publish(s3: Any, bucket: str, config: dict[str, Any], dist: Path = DIST) -> list[str]:
@@ -69,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--bucket")
     cmd.add_argument("--api-url")
     cmd.add_argument("--distribution-id")
-    cmd.add_argument("--schedule-minutes", type=int, default=10)
     cmd.add_argument("--endpoint-url", help="S3 endpoint (the local stack's moto, for a dry run)")
     args = parser.parse_args(argv)
     try:
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if not bucket or not api:
             parser.error("give --stack-name, or --bucket and --api-url")
         s3 = boto3.client("s3", region_name=args.region, endpoint_url=args.endpoint_url)
-        keys = publish(s3, bucket, config_for(api, args.schedule_minutes))
+        keys = publish(s3, bucket, config_for(api))
         print(f"published {len(keys)} files to s3://{bucket}/{PREFIX}")
         if distribution:
             boto3.client("cloudfront").create_invalidation(

@@ -17,10 +17,11 @@ export async function loadJSON(path) {
   }
 }
 
-/** Seconds after which published data counts as stale: the config's, else twice the batch schedule. */
+/** Seconds after which published data counts as stale: the config's (the local stack runs its clock faster),
+ * else what the batch published with the data (twice its schedule, from its own setting). */
 export function staleAfterSeconds(config, fleet) {
   if (Number.isFinite(config.stale_after_seconds)) return config.stale_after_seconds;
-  return (fleet.stale_after_minutes ?? 2 * (fleet.schedule_minutes ?? 10)) * 60;
+  return fleet.stale_after_minutes * 60;
 }
 
 /** How old the published data is, in seconds, at `now` (a Date). */

@@ -25,9 +25,10 @@ from windpitch_batch.run import run_batch
 from windpitch_batch.score import send_to
 from windpitch_batch.store import S3Store
 
-logger = Logger()
-metrics = Metrics()
-tracer = Tracer()
+# Named from windpitch.settings, not from the template: the same names run locally and deployed.
+logger = Logger(service=settings.SERVICE_NAME.read())
+metrics = Metrics(namespace=settings.METRICS_NAMESPACE.read(), service=settings.SERVICE_NAME.read())
+tracer = Tracer(service=settings.SERVICE_NAME.read())
 COUNTS = {  # manifest field -> metric
     "files_in": "FilesProcessed",
     "files_rejected": "FilesRejected",

@@ -7,11 +7,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from windpitch_api.app import create_app, resolve
-from windpitch_api.observability import logger, metrics, since_process_start_ms
+from windpitch_api.observability import SERVICE, logger, metrics, since_process_start_ms
 from windpitch_api.routes import health
 from windpitch_api.snapstart import register as register_snapstart_hooks
 
-tracer = Tracer()  # health has no cold-start budget: trace the model load and canary prediction
+tracer = Tracer(service=SERVICE)  # health has no cold-start budget: trace the model load and canary prediction
 app = create_app(health)
 logger.info("initialised", init_ms=since_process_start_ms())  # the function's own init timer (cold starts)
 register_snapstart_hooks()  # with SnapStart on (template.yaml), the model is loaded and checked before the snapshot

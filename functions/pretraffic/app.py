@@ -17,7 +17,7 @@ from windpitch import settings
 from windpitch.artifacts import default_model_dir, read_card
 from windpitch_api.canary import run_hook
 
-logger = Logger()
+logger = Logger(service=settings.SERVICE_NAME.read())
 
 
 @functools.cache

@@ -26,9 +26,10 @@ from windpitch_batch.registry import Challenger, RegistryError, challenger_for, 
 from windpitch_batch.score import send_to, work_message
 from windpitch_batch.store import S3Store
 
-logger = Logger()
-metrics = Metrics()
-tracer = Tracer()
+# Named from windpitch.settings, not from the template: the same names run locally and deployed.
+logger = Logger(service=settings.SERVICE_NAME.read())
+metrics = Metrics(namespace=settings.METRICS_NAMESPACE.read(), service=settings.SERVICE_NAME.read())
+tracer = Tracer(service=settings.SERVICE_NAME.read())
 processor = BatchProcessor(event_type=EventType.SQS)
 LOADED: dict[tuple[str, str], Challenger] = {}  # challengers by bucket and version: a version never changes
 

@@ -144,13 +144,17 @@ CHALLENGER_VERSION = Setting(
 
 # --- what raises a fault event (defaults from the injected-fault benchmark, docs/benchmarks.md) ------------
 DETECTOR_STEADY_THRESHOLD_DEG = Setting(
-    "DETECTOR_STEADY_THRESHOLD_DEG", 1.5, _number(0), "|rolling median| of the residual in steady partial load", BATCH
+    "DETECTOR_STEADY_THRESHOLD_DEG",
+    1.5,
+    _number(0),
+    "the residual's absolute rolling median that flags steady partial load",
+    BATCH,
 )
 DETECTOR_PITCHING_THRESHOLD_DEG = Setting(
     "DETECTOR_PITCHING_THRESHOLD_DEG",
     3.0,
     _number(0),
-    "|rolling median| of the residual where the blade pitches",
+    "the residual's absolute rolling median that flags where the blade pitches",
     BATCH,
 )
 DETECTOR_WINDOW_INTERVALS = Setting(
