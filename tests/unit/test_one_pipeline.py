@@ -148,7 +148,7 @@ def test_every_pair_of_entry_points_scores_every_row_once(
 
 
 KILLS: dict[str, Callable[[str, str], bool]] = {
-    "after its lease": lambda action, key: action == "get" and key.startswith("state/ledger/"),
+    "after its lease": lambda action, key: action == "put-done" and key.startswith("state/leases/"),
     "after staging a part": lambda action, key: action == "put" and "/predictions/" in key,
     "before its result's summary": lambda action, key: (
         action == "put" and key.endswith(".json") and key.startswith("state/results/")
@@ -176,7 +176,9 @@ class Dying(S3Store):
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream", **kw: Any) -> str:
         self._check("put", key)
-        return super().put(key, data, content_type, **kw)
+        etag = super().put(key, data, content_type, **kw)
+        self._check("put-done", key)
+        return etag
 
     def delete(self, key: str) -> None:
         if self.dead:

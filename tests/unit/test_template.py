@@ -347,7 +347,7 @@ def test_the_workers_write_only_a_units_outputs_and_result() -> None:
     assert by_action["s3:PutObject"] == {"state/staged/", "state/results/", "state/failures/", "state/leases/"}
     assert by_action["s3:DeleteObject"] == {"state/leases/"}
     assert by_action["s3:GetObject"] == {
-        "raw/", "models/", "state/ledger/", "state/results/", "state/leases/", "state/failures/"
+        "raw/", "models/", "state/results/", "state/leases/", "state/failures/"
     }  # fmt: skip
 
 

@@ -120,6 +120,19 @@ def version_of(key: str, etag: str) -> tuple[str, str]:
     return digest(key), digest(etag, length=12)
 
 
+def committed_slices(store: S3Store, key: str, etag: str) -> dict[int, set[int]]:
+    """Which slices of one file version are committed, by the slice count they were planned with (one listing).
+
+    Example: ``{1: {0}}`` for a version committed whole, ``{3: {0, 2}}`` for one of three slices with slice 1 to go.
+    """
+    found: dict[int, set[int]] = {}
+    prefix = f"{LEDGER}{digest(key)}/{digest(etag, length=12)}/"
+    for obj in store.list(prefix):
+        if match := re.fullmatch(r"(\d+)-(\d+)\.json", obj.key.removeprefix(prefix)):
+            found.setdefault(int(match.group(2)), set()).add(int(match.group(1)))
+    return found
+
+
 def migrate(store: S3Store) -> int:
     """Turn the records of done work kept before the ledger into entries; return how many.
 
@@ -128,10 +141,12 @@ def migrate(store: S3Store) -> int:
     * ``state/done/<unit>.json`` (the fan-out's: ``{"run", "key"}``) counts when its run's manifest exists; the
       manifest's ``inputs`` hold the unit's summary, and ``state/keys/<digest(key)>.json`` its slice count.
 
-    A record whose run never committed is dropped: its unit is not done, and will be scored again. Each old record
-    is deleted once its entry is written, so a second call finds nothing and costs three listings.
+    A record whose run never committed is dropped: its unit is not done, and will be scored again. The old
+    scheduled run published before its manifest, so what such a run published and no committed entry names is
+    deleted too (a rescore under another slicing would publish beside it). Each old record is deleted once its
+    entry is written, so a second call finds nothing and costs three listings; a record another migration
+    deleted meanwhile is left to it.
     """
-    migrated = 0
     manifests: dict[str, dict[str, Any] | None] = {}
 
     def run_manifest(run: str) -> dict[str, Any] | None:
@@ -142,27 +157,51 @@ def migrate(store: S3Store) -> int:
                 manifests[run] = None
         return manifests[run]
 
+    entries: list[Entry] = []
+    dead: list[dict[str, Any]] = []
+    spent: list[str] = []
     for obj in store.list(LEGACY_PROCESSED):
         unit, _, run = obj.key.removeprefix(LEGACY_PROCESSED).removesuffix(".json").partition(".")
+        summary = _read_json(store, obj.key)
+        if summary is None:
+            continue  # another migration took it
         committed = run_manifest(run)
         if committed is not None:
-            summary = json.loads(store.get(obj.key)[0])
-            record(store, _entry(summary, UnitRef(summary["key"], summary["etag"], 0, 1), unit, run, committed))
-            migrated += 1
-        store.delete(obj.key)
+            entries.append(_entry(summary, UnitRef(summary["key"], summary["etag"], 0, 1), unit, run, committed))
+        else:
+            dead.append(summary)
+        spent.append(obj.key)
     for obj in store.list(LEGACY_DONE):
         unit = obj.key.removeprefix(LEGACY_DONE).removesuffix(".json")
-        marker = json.loads(store.get(obj.key)[0])
+        marker = _read_json(store, obj.key)
+        if marker is None:
+            continue
         committed = run_manifest(str(marker.get("run")))
         summary = next((i for i in (committed or {}).get("inputs", []) if i.get("unit") == unit), None)
         ref = _find_slice(store, summary, unit) if summary is not None else None
         if committed is not None and summary is not None and ref is not None:
-            record(store, _entry(summary, ref, unit, str(marker["run"]), committed))
-            migrated += 1
-        store.delete(obj.key)
-    for obj in store.list(LEGACY_KEYS):  # the fan-out's index of a file's outputs: the ledger's folders hold it now
-        store.delete(obj.key)
-    return migrated
+            entries.append(_entry(summary, ref, unit, str(marker["run"]), committed))
+        spent.append(obj.key)
+    for entry in entries:
+        record(store, entry)
+    kept = {output for e in entries for output in e.outputs}
+    for summary in dead:
+        kept |= {output for e in entries_of(store, summary["key"]) for output in e.outputs}
+        for output in summary.get("outputs", []):
+            if output not in kept:
+                store.delete(output)
+    spent += [obj.key for obj in store.list(LEGACY_KEYS)]  # the fan-out's output index: the ledger holds it now
+    for key in spent:
+        store.delete(key)
+    return len(entries)
+
+
+def _read_json(store: S3Store, key: str) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = json.loads(store.get(key)[0])
+    except NotFound:
+        return None
+    return found
 
 
 def _entry(summary: dict[str, Any], ref: UnitRef, unit: str, run: str, committed: dict[str, Any]) -> Entry:

@@ -2,8 +2,8 @@
 
 For a unit, in this order (:func:`work_unit`):
 
-1. **Done already?** The ledger holds it (committed), or its result waits for the commit
-   (``state/results/<unit>.json``): a duplicate; nothing is written.
+1. **Done already?** The ledger holds it (committed, under whatever slicing it was planned with), or its result
+   waits for the commit (``state/results/<unit>.json``): a duplicate; nothing is written.
 2. **Lease** ``state/leases/<unit>``: a unit is never scored by two processes at once. A unit leased elsewhere
    raises :class:`Busy` (a worker's message fails and comes back later; an in-process run leaves it).
 3. **Score and stage** its outputs under ``state/staged/<unit>/`` (deterministic bytes; readers never see them
@@ -144,12 +144,21 @@ def work_unit(
     if ref.etag and etag != ref.etag:
         return Worked(ref, "gone")  # replaced since: the new version is found on its own
     ref = UnitRef(ref.key, etag, ref.slice, ref.slices)
+    # The version's committed slices, by the slicing they were planned with (one listing): a version committed
+    # under another slicing (an older setting, the records kept before the ledger) is done, or is finished in it.
+    committed = ledger.committed_slices(store, ref.key, etag)
+    if any(len(done) >= count for count, done in committed.items()):
+        return Worked(ref, "duplicate")
     if not ref.slices:
-        ref, *others = plan(data, ref, config.slice_lines)
+        if committed:  # begun under another slicing: finished in that one
+            count = max(committed)
+            ref, *others = [UnitRef(ref.key, etag, k, count) for k in range(count)]
+        else:
+            ref, *others = plan(data, ref, config.slice_lines)
         if others:
             send([other.as_message() for other in others])
     unit = ref.unit()
-    if finished(store, ref):
+    if ref.slice in committed.get(max(ref.slices, 1), set()) or waiting(store, ref):
         return Worked(ref, "duplicate")
     if not take_lease(store, keys.lease(unit), uuid.uuid4().hex, now(), config.lease_seconds):
         raise Busy(f"unit {unit} ({ref.key}) is being scored elsewhere; retry later")
@@ -165,10 +174,8 @@ def work_unit(
     return Worked(ref, "scored", result.rows_in, result.rows_rejected)
 
 
-def finished(store: S3Store, ref: UnitRef) -> bool:
-    """Committed (the ledger holds it), or its result waits for the commit."""
-    if ledger.read(store, ref) is not None:
-        return True
+def waiting(store: S3Store, ref: UnitRef) -> bool:
+    """Scored, its result waiting for the commit."""
     try:
         store.get(keys.result(ref.unit()))
         return True
