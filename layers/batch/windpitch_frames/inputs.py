@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from windpitch.features import derive_wind_speed, time_inputs
-from windpitch.schema import SIGNAL_INPUTS, TIME_FIELD
+from windpitch.schema import ANEMOMETERS, SIGNAL_INPUTS, TIME_FIELD
 
 
 def frame_inputs(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -26,6 +26,6 @@ def frame_inputs(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
         return frame[name].to_numpy(np.float64) if name in frame else nan
 
     signals = {name: column(name) for name in SIGNAL_INPUTS}
-    signals["Ws_avg"] = derive_wind_speed(column("Ws_avg"), column("Ws1_avg"), column("Ws2_avg"))
+    signals["Ws_avg"] = derive_wind_speed(column("Ws_avg"), *(column(a) for a in ANEMOMETERS))
     times = frame[TIME_FIELD].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[m]")
     return np.column_stack([*(signals[name] for name in SIGNAL_INPUTS), time_inputs(times)])

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from .errors import FieldError, InvalidRecord
 from .farm import Farm
+from .features import derive_wind_speed
 from .records import ParsedRecord, parse_record
 from .rules import Refused, time_verdict
 from .schema import ANEMOMETERS, MODEL_INPUTS, SIGNAL_INPUTS, TARGET, TIME_FIELD, TURBINE_FIELD
@@ -141,14 +142,10 @@ def _layout(
     """:func:`windpitch.records._reduce` for a column of alike records: the inputs, imputed and derived."""
     columns = dict(values)
     derived: tuple[str, ...] = ()
-    if "Ws_avg" not in columns:
-        present = [columns[a] for a in ANEMOMETERS if a in columns]
-        if present:
-            total = present[0].copy()
-            for more in present[1:]:
-                total += more  # left to right, as sum() adds them
-            columns["Ws_avg"] = total / len(present)
-            derived = ("Ws_avg",)
+    if "Ws_avg" not in columns and any(a in columns for a in ANEMOMETERS):
+        nan = np.full(count, np.nan)
+        columns["Ws_avg"] = derive_wind_speed(nan, *(columns.get(a, nan) for a in ANEMOMETERS))
+        derived = ("Ws_avg",)
     inputs = np.full((count, len(MODEL_INPUTS)), np.nan)
     for j, name in enumerate(SIGNAL_INPUTS):
         if name in columns:

@@ -107,10 +107,10 @@ def time_inputs(times: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
     return out
 
 
-def derive_wind_speed(
-    ws: npt.NDArray[np.float64], ws1: npt.NDArray[np.float64], ws2: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Columnar twin of the record rule: Ws_avg, else the mean of the anemometers present.
+def derive_wind_speed(ws: npt.NDArray[np.float64], *anemometers: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The one rule for ``Ws_avg``: as measured, else the mean of the anemometers present (NaN: absent). The API's
+    records (:mod:`windpitch.records`, :mod:`windpitch.columns`), the batch's and training's frames
+    (:func:`windpitch_frames.inputs.frame_inputs`) all derive it here.
 
     Example:
         >>> nan = float("nan")
@@ -118,7 +118,9 @@ def derive_wind_speed(
         ...                   np.array([nan, 1.0, nan])).tolist()
         [10.0, 5.0, nan]
     """
-    pair = np.column_stack([ws1, ws2])
-    count = (~np.isnan(pair)).sum(axis=1)
-    mean = np.divide(np.nansum(pair, axis=1), count, out=np.full(len(ws), np.nan), where=count > 0)
+    if not anemometers:
+        return ws
+    present = np.column_stack(anemometers)
+    count = (~np.isnan(present)).sum(axis=1)
+    mean = np.divide(np.nansum(present, axis=1), count, out=np.full(len(ws), np.nan), where=count > 0)
     return np.where(np.isnan(ws), mean, ws)

@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+import numpy as np
+
 from .errors import FieldError, InvalidRecord
 from .farm import Farm
+from .features import derive_wind_speed
 from .rules import Context, Kind, Refused, absent_from_file, checks_for, judge_field, time_verdict
 from .schema import ANEMOMETERS, MODEL_INPUTS, SIGNAL_INPUTS, TARGET, TIME_FIELD, TURBINE_FIELD
 
@@ -198,11 +201,11 @@ def _file_row_errors(record: Mapping[str, Any], ctx: Context) -> list[FieldError
 def _reduce(values: dict[str, float], turbine: str | None, stamp: datetime | None) -> ParsedRecord:
     """Derive what is derivable, then lay out the model's inputs (NaN = impute)."""
     derived: tuple[str, ...] = ()
-    if "Ws_avg" not in values:
-        anemometers = [values[a] for a in ANEMOMETERS if a in values]
-        if anemometers:
-            values["Ws_avg"] = sum(anemometers) / len(anemometers)
-            derived = ("Ws_avg",)
+    if "Ws_avg" not in values and any(a in values for a in ANEMOMETERS):
+        absent = np.array([math.nan])
+        anemometers = [np.array([values[a]]) if a in values else absent for a in ANEMOMETERS]
+        values["Ws_avg"] = float(derive_wind_speed(absent, *anemometers)[0])
+        derived = ("Ws_avg",)
     nan = math.nan
     inputs = [values.get(name, nan) for name in SIGNAL_INPUTS]
     imputed = [name for name in SIGNAL_INPUTS if name not in values]
