@@ -33,7 +33,7 @@ from windpitch_batch.store import S3Store
 
 from .workers import backlog, ensure_queues, run_workers
 
-RUN_FIELDS = ("run_id", "files_in", "rows_in", "rows_scored", "rows_rejected")
+RUN_FIELDS = ("run_id", "files_in", "units_in", "rows_in", "rows_scored", "rows_rejected")
 
 
 def backfill(store: S3Store, endpoint: str, workers: int, *, log: Path, progress: bool = True) -> dict[str, Any]:
