@@ -31,12 +31,21 @@ class DashboardServer(ThreadingHTTPServer):
         if not (dist / "index.html").exists():
             raise FileNotFoundError(f"{dist / 'index.html'}: the dashboard is not built (make dashboard)")
         self.s3, self.bucket, self.config, self.dist = s3, bucket, config, dist.resolve()
+        self._thread: threading.Thread | None = None
         super().__init__(("127.0.0.1", port), _Handler)
 
     def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="dashboard", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self.serve_forever, name="dashboard", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        """Stop serving and close the socket: the port is free once this returns. Safe if never started
+        (``shutdown`` alone would then wait forever for a loop that never ran)."""
+        if self._thread is not None and self._thread.is_alive():
+            self.shutdown()
+            self._thread.join(timeout=10)
+        self.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):

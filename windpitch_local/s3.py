@@ -14,7 +14,7 @@ import time
 import urllib.request
 from types import TracebackType
 
-from .processes import stop_process
+from .processes import listeners, stop_process
 
 HOST = "127.0.0.1"
 
@@ -47,25 +47,34 @@ class MotoServer:
     def start(self) -> MotoServer:
         with socket.socket() as sock:  # a clear error instead of a server that dies behind our back
             if sock.connect_ex((self.host, self.port)) == 0:
-                raise OSError(f"port {self.port} on {self.host} is already in use (another local stack running?)")
+                holders = "; ".join(p.describe() for p in listeners(self.port)) or "a process this user cannot see"
+                raise OSError(f"port {self.port} on {self.host} is already in use by {holders}")
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            # Its own session: a Ctrl-C at the terminal stops the stack, which stops this server last, after the
-            # processes that still talk to it.
+            # Its own session: a signal to the stack's process group (Ctrl-C, SIGTERM, SIGHUP) reaches the stack,
+            # which stops this server last, after the processes that still talk to it. A stack killed outright
+            # (SIGKILL) leaves it running: the stack records it, and the next one stops it (lifecycle.py).
             start_new_session=True,
         )
+        try:
+            self._wait_until_up(self.process)
+        except BaseException:  # a Ctrl-C in a test or a benchmark too: the server never outlives a failed start
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_up(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self.startup_s
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise OSError(f"moto's server exited at start (code {self.process.returncode})")
+            if process.poll() is not None:
+                raise OSError(f"moto's server exited at start (code {process.returncode})")
             try:
                 urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1)  # noqa: S310 - fixed loopback URL
-                return self
+                return
             except OSError:
                 time.sleep(0.1)
-        self.stop()
         raise OSError(f"moto's server did not answer on {self.endpoint} within {self.startup_s:g} s")
 
     def stop(self) -> None:
