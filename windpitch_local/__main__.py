@@ -1,5 +1,5 @@
-"""``python -m windpitch_local {api,stack,image}``: the Docker-free local API, the whole local stack, or the
-Lambda-like image for `sam local` (windpitch_local.image)."""
+"""``python -m windpitch_local {api,stack,stop,image}``: the Docker-free local API, the whole local stack, stopping
+every local stack this checkout recorded, or the Lambda-like image for `sam local` (windpitch_local.image)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .api import DEFAULT_PORT, serve
+from .lifecycle import STATE_DIR, stop_stacks
 from .stack import StackConfig, run
 
 
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=2, help="WorkerFunction processes on the queue (2); 0: the batch scores inline"
     )
     stack.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
+    state_help = f"where stacks record what they start (default {STATE_DIR.relative_to(STATE_DIR.parents[1])})"
+    stack.add_argument("--state-dir", type=Path, default=STATE_DIR, help=state_help)
+    stop = sub.add_parser("stop", help="stop every running local stack recorded here, and what any earlier one left")
+    stop.add_argument("--state-dir", type=Path, default=STATE_DIR, help=state_help)
     sub.add_parser("image", help="build the Lambda-like Python image for sam local (see windpitch_local.image)",
                    add_help=False)  # fmt: skip
     if argv is None:
@@ -52,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return image_main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "stop":
+        try:
+            stop_stacks(args.state_dir)
+        except OSError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 3
+        return 0
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
     if args.command == "api":
         serve(args.host, args.port, overrides)
@@ -70,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         demo_fault=args.demo_fault,
         challenger=args.challenger,
         workers=args.workers,
+        state_dir=args.state_dir,
         **({"log_file": args.log_file} if args.log_file else {}),
     )
     try:

@@ -14,30 +14,36 @@
 * Dashboard: the built page on 127.0.0.1:8080, its data from the bucket through the same origin
   (:mod:`windpitch_local.dashboard`); it calls the API on :3000, another origin, as in production.
 
-Everything listens on 127.0.0.1 and stops with the process (Ctrl-C).
+Everything listens on 127.0.0.1. Ctrl-C, SIGTERM and SIGHUP, to the stack or to its whole process group,
+stop every part of it, children included, and free the ports (:mod:`windpitch_local.lifecycle`, the one place
+that handles them). What the stack started is recorded in ``.local-stack/stacks/<pid>.json``: a stack killed
+without stopping (SIGKILL) leaves its children, and the next stack names and stops them before it starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
 import os
-import signal
 import sys
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-from samcli.local.docker.exceptions import ProcessSigTermException
+from werkzeug.serving import make_server
 
 from .api import build_service
 from .console import Router, log_requests
 from .dashboard import DashboardServer
+from .lifecycle import STATE_DIR, StackRecord, StopSignals, children_of_this_process, clear_leftovers, role_of
 from .s3 import MotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,10 +66,16 @@ class StackConfig:
     challenger: Path | None = None  # a trained model folder, published to the registry and scored in shadow
     workers: int = 2  # WorkerFunction processes on the queue (the fan-out); 0: the scheduled run scores inline
     log_file: Path = ROOT / ".local-stack" / "lambda.jsonl"  # the functions' structured logs and metrics
+    state_dir: Path = STATE_DIR  # where each stack records what it started (windpitch_local.lifecycle)
 
     @property
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.s3_port}"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Each server's port, by the name of its ``--<name>-port`` option."""
+        return {"api": self.api_port, "s3": self.s3_port, "dashboard": self.dashboard_port}
 
 
 class _Stopped(Exception):
@@ -181,7 +193,7 @@ def start_workers(config: StackConfig, runner: Any, queue_url: str, stop: thread
         **runner.environment(runner.functions["WorkerFunction"]),
     }
     thread = threading.Thread(
-        target=run_workers,
+        target=_until_stopped(run_workers, stop),
         args=(config.workers, config.endpoint, queue_url, env),
         kwargs={"layers": [str(p) for p in runner.layer_paths], "log": config.log_file, "until": stop.is_set},
         name="workers",
@@ -189,6 +201,20 @@ def start_workers(config: StackConfig, runner: Any, queue_url: str, stop: thread
     )
     thread.start()
     return thread
+
+
+def _until_stopped(target: Callable[..., None], stop: threading.Event) -> Callable[..., None]:
+    """``target``, whose failure once the stack is stopping is part of stopping: a SIGTERM or SIGHUP to the
+    process group ends the worker processes too, and ``run_workers`` may see them gone before the stop event."""
+
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            target(*args, **kwargs)
+        except Exception:
+            if not stop.is_set():
+                raise
+
+    return run
 
 
 def start_replay(config: StackConfig, stop: threading.Event) -> threading.Thread:
@@ -221,70 +247,163 @@ def start_replay(config: StackConfig, stop: threading.Event) -> threading.Thread
 
 
 def run(config: StackConfig, parameter_overrides: dict[str, str] | None = None) -> None:
-    """Bring everything up, print the URLs, serve until interrupted, then stop everything."""
+    """Bring everything up, print the URLs, serve until Ctrl-C, SIGTERM or SIGHUP, then stop everything.
+
+    Raises :class:`~windpitch_local.lifecycle.StackConflict` (an OSError) before starting anything when another
+    stack, or anything else, holds one of the ports; a stack an earlier run left is stopped first."""
     stop = threading.Event()
-    # A terminated stack (SIGTERM, as from a test or a supervisor) stops its S3 server like Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    # The functions' JSON logs go to a file, before their modules are imported (Powertools binds stdout then).
-    config.log_file.parent.mkdir(parents=True, exist_ok=True)
-    config.log_file.write_text("")  # a fresh file, then appended to: the worker processes append to it too
-    console, log = sys.stdout, config.log_file.open("a", encoding="utf-8")
-    sys.stdout = Router(console, log)
-    server = start_s3(config)
-    workers: threading.Thread | None = None
-    try:
-        overrides = dict(parameter_overrides or {})
-        overrides.setdefault("AllowedOrigin", f"http://{HOST}:{config.dashboard_port}")  # CORS: the page's origin
-        queue_url = start_queue(config) if config.workers else None
-        # !Ref DataBucket and !Ref UnitsQueue have no local value; without workers the batch scores inline.
-        local = {"WINDPITCH_BUCKET": BUCKET, "WORK_QUEUE_URL": queue_url or ""}
-        service, runner = build_service(
-            HOST,
-            config.api_port,
-            parameter_overrides=overrides,
-            overrides={"BatchFunction": local, "WorkerFunction": local},
-        )
-        for function in runner.functions.values():
-            runner.handler(function)
-        runner.check_layers()
-        minutes = float(overrides.get("BatchScheduleMinutes", 10))
-        every_s = minutes * 60 / config.speed if config.speed > 0 else 5.0
-        # The page calls the API from another origin: the API's CORS must allow the dashboard's.
-        dashboard = DashboardServer(
-            config.dashboard_port,
-            boto3.client("s3", endpoint_url=config.endpoint),
-            BUCKET,
-            {"api": f"http://{HOST}:{config.api_port}", "stale_after_seconds": 2 * every_s,
-             "refresh_seconds": max(2.0, every_s)},
-        )  # fmt: skip
-        dashboard.start()
-        log_requests(service._app, console)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its request lines would repeat ours
-        shadow = publish_challenger(config) if config.challenger else None
-        workers = start_workers(config, runner, queue_url, stop) if queue_url else None
-        start_replay(config, stop)
-        Scheduler(runner, "BatchFunction", every_s, stop).start()
-        print(f"windpitch local stack ({config.speed:g}x real time)", flush=True)
-        print(f"  dashboard  http://{HOST}:{config.dashboard_port}/", flush=True)
-        print(f"  API        http://{HOST}:{config.api_port}/health  /predict  /docs", flush=True)
-        print(f"  S3 (moto)  {config.endpoint}  bucket {BUCKET}", flush=True)
-        print(f"  batch      every {every_s:g} s (rate({minutes:g} minutes) / {config.speed:g})", flush=True)
-        print(f"  replay     from {config.start} UTC, {config.backfill_days:g} days backfilled first", flush=True)
-        print(f"  logs       {config.log_file} (the functions' JSON logs and metrics)", flush=True)
-        if queue_url:
-            print(f"  workers    {config.workers} WorkerFunction processes on {queue_url} (the batch aggregates)",
-                  flush=True)  # fmt: skip
-        if shadow:
-            print(f"  challenger {shadow} in shadow (from {config.challenger}; python -m windpitch model compare "
-                  f"--endpoint-url {config.endpoint})", flush=True)  # fmt: skip
+    with StopSignals(stop) as signals:
+        clear_leftovers(config.state_dir, config.ports)
+        if stop.is_set():  # stopped while an earlier stack's leftovers were being stopped
+            return
+        record = StackRecord.create(config.state_dir, config.ports)
+        # The functions' JSON logs go to a file, before their modules are imported (Powertools binds stdout then).
+        config.log_file.parent.mkdir(parents=True, exist_ok=True)
+        config.log_file.write_text("")  # a fresh file, then appended to: the worker processes append to it too
+        console, log = sys.stdout, config.log_file.open("a", encoding="utf-8")
+        sys.stdout = Router(console, log)
+        # What was started, stopped in reverse order: the threads (which use the servers), then the servers.
+        started = contextlib.ExitStack()
+        started.callback(_forget, record, console)
+        started.callback(_restore_stdout, console, log)
         try:
-            service.run()  # SAM's service turns SIGTERM into ProcessSigTermException
-        except (KeyboardInterrupt, ProcessSigTermException):
-            print("windpitch local stack: stopping", flush=True)
-    finally:
-        stop.set()
-        if workers is not None:
-            workers.join(timeout=60)  # the workers stop polling before the server they poll goes away
-        server.stop()
-        sys.stdout = console
-        log.close()
+            _start_and_serve(config, parameter_overrides, stop, started, record, console)
+            _say(console, f"windpitch local stack: stopping ({signals.received or 'stop requested'})")
+        except _Stopped:  # stopped while it started: not an error
+            _say(console, f"windpitch local stack: stopped while starting ({signals.received})")
+        finally:
+            stop.set()
+            started.close()
+
+
+def _start_and_serve(  # noqa: PLR0917 - run()'s state, passed once
+    config: StackConfig,
+    parameter_overrides: dict[str, str] | None,
+    stop: threading.Event,
+    started: contextlib.ExitStack,
+    record: StackRecord,
+    console: Any,
+) -> None:
+    """Start each part, registering how to stop it on ``started``; serve until ``stop`` is set.
+
+    Signals only set ``stop`` (they never interrupt a step halfway, which is how a child got left running):
+    between steps, :func:`check` ends the start once it is set."""
+
+    def check() -> None:
+        if stop.is_set():
+            raise _Stopped
+
+    server = start_s3(config)
+    started.callback(server.stop)
+    record.add_children(children_of_this_process())  # moto's server, at once: the first thing a SIGKILL would leave
+    check()
+    overrides = dict(parameter_overrides or {})
+    overrides.setdefault("AllowedOrigin", f"http://{HOST}:{config.dashboard_port}")  # CORS: the page's origin
+    queue_url = start_queue(config) if config.workers else None
+    # !Ref DataBucket and !Ref UnitsQueue have no local value; without workers the batch scores inline.
+    local = {"WINDPITCH_BUCKET": BUCKET, "WORK_QUEUE_URL": queue_url or ""}
+    service, runner = build_service(
+        HOST,
+        config.api_port,
+        parameter_overrides=overrides,
+        overrides={"BatchFunction": local, "WorkerFunction": local},
+    )
+    for function in runner.functions.values():
+        runner.handler(function)
+    runner.check_layers()
+    check()
+    minutes = float(overrides.get("BatchScheduleMinutes", 10))
+    every_s = minutes * 60 / config.speed if config.speed > 0 else 5.0
+    # The page calls the API from another origin: the API's CORS must allow the dashboard's.
+    dashboard = DashboardServer(
+        config.dashboard_port,
+        boto3.client("s3", endpoint_url=config.endpoint),
+        BUCKET,
+        {"api": f"http://{HOST}:{config.api_port}", "stale_after_seconds": 2 * every_s,
+         "refresh_seconds": max(2.0, every_s)},
+    )  # fmt: skip
+    started.callback(dashboard.stop)
+    dashboard.start()
+    log_requests(service._app, console)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its request lines would repeat ours
+    shadow = publish_challenger(config) if config.challenger else None
+    check()
+    if queue_url:
+        workers = start_workers(config, runner, queue_url, stop)
+        started.callback(workers.join, 60)  # the workers stop polling before the server they poll goes away
+        _record_workers(record, config.workers)
+    check()
+    started.callback(start_replay(config, stop).join, 10)
+    check()
+    scheduler = Scheduler(runner, "BatchFunction", every_s, stop)
+    scheduler.start()
+    started.callback(scheduler.join, 60)  # a batch run in flight finishes before moto's server stops
+    # SAM's LocalApigwService.run() would install its own SIGTERM handler (raising into the main thread, wherever
+    # it is): its Flask app is served here instead, on a thread, so lifecycle.StopSignals alone handles signals.
+    api = make_server(HOST, config.api_port, service._app, threaded=True)
+    api_thread = threading.Thread(target=api.serve_forever, name="api", daemon=True)
+    started.callback(_shut_down, api, api_thread)
+    api_thread.start()
+    _banner(config, every_s, minutes, queue_url, shadow, record)
+    while not stop.wait(1.0):
+        if not api_thread.is_alive():
+            raise RuntimeError("the API server stopped on its own (see above)")
+
+
+def _banner(  # noqa: PLR0917 - what the start found out, once
+    config: StackConfig, every_s: float, minutes: float, queue_url: str | None, shadow: str | None, record: StackRecord
+) -> None:
+    """What runs where, and how to stop it."""
+    print(f"windpitch local stack ({config.speed:g}x real time)", flush=True)
+    print(f"  dashboard  http://{HOST}:{config.dashboard_port}/", flush=True)
+    print(f"  API        http://{HOST}:{config.api_port}/health  /predict  /docs", flush=True)
+    print(f"  S3 (moto)  {config.endpoint}  bucket {BUCKET}", flush=True)
+    print(f"  batch      every {every_s:g} s (rate({minutes:g} minutes) / {config.speed:g})", flush=True)
+    print(f"  replay     from {config.start} UTC, {config.backfill_days:g} days backfilled first", flush=True)
+    print(f"  logs       {config.log_file} (the functions' JSON logs and metrics)", flush=True)
+    if queue_url:
+        print(f"  workers    {config.workers} WorkerFunction processes on {queue_url} (the batch aggregates)",
+              flush=True)  # fmt: skip
+    if shadow:
+        print(f"  challenger {shadow} in shadow (from {config.challenger}; python -m windpitch model compare "
+              f"--endpoint-url {config.endpoint})", flush=True)  # fmt: skip
+    print(f"  stop       Ctrl-C (or SIGTERM/SIGHUP to pid {os.getpid()}); recorded in {record.path}", flush=True)
+
+
+def _record_workers(record: StackRecord, workers: int, wait_s: float = 10.0) -> None:
+    """Record the worker processes, once they exist (``run_workers`` starts them on its own thread)."""
+    deadline = time.monotonic() + wait_s
+    found = children_of_this_process()
+    while sum(role_of(p.command, {}) == "WorkerFunction worker" for p in found) < workers:
+        if time.monotonic() > deadline:
+            break  # recorded as far as they exist: the ones missing failed at start, and say so themselves
+        time.sleep(0.1)
+        found = children_of_this_process()
+    record.add_children(found)
+
+
+def _shut_down(server: Any, thread: threading.Thread) -> None:
+    """Stop a server serving on ``thread`` and close its socket (the port is free once this returns)."""
+    if thread.is_alive():
+        server.shutdown()
+        thread.join(timeout=10)
+    server.server_close()
+
+
+def _restore_stdout(console: Any, log: Any) -> None:
+    sys.stdout = console
+    log.close()
+
+
+def _forget(record: StackRecord, console: Any) -> None:
+    """Drop the stack's record, once nothing it names still runs (else the next start finds and stops it)."""
+    left = record.close()
+    if left:
+        _say(console, "windpitch local stack: still running, left for the next start to stop: "
+             + "; ".join(f"{role} {child.describe()}" for role, child in left))  # fmt: skip
+
+
+def _say(console: Any, line: str) -> None:
+    """A line on the console, if there still is one: after SIGHUP the terminal may be gone, and stopping goes on."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=console, flush=True)
