@@ -284,6 +284,37 @@ def pitch_model(synthetic_model_dir: Path) -> Any:
     return PitchModel.load(synthetic_model_dir)
 
 
+@pytest.fixture
+def queue(s3: Any, monkeypatch: pytest.MonkeyPatch, use_synthetic_model: Any) -> Iterator[dict[str, Any]]:
+    """The work queue (visibility timeout 0: a failed message is back at once) and its dead-letter queue, S3
+    notifying it of raw/, and the functions' environment pointing at both."""
+    import boto3
+
+    from windpitch_cli.workers import ensure_queues, notify_raw
+
+    sqs = boto3.client("sqs", region_name="eu-west-3")
+    url, dlq = ensure_queues(sqs, visibility_timeout_s=0)
+    notify_raw(s3, BUCKET, sqs, url)
+    monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
+    monkeypatch.setenv("WORK_QUEUE_URL", url)
+    yield {"sqs": sqs, "url": url, "dlq": dlq}
+
+
+def drain(queue: dict[str, Any], functions: dict[str, Any], limit: int = 50) -> int:
+    """WorkerFunction's handler under the emulated event source mapping until the queue is empty; return the
+    messages deleted (a poison message is retried until SQS moves it to the dead-letter queue)."""
+    from windpitch_cli.workers import EventSourceMapping, WorkerContext, backlog
+
+    handler = functions["worker"].lambda_handler
+    esm = EventSourceMapping(queue["sqs"], queue["url"], lambda event: handler(event, WorkerContext()))
+    deleted = 0
+    for _ in range(limit):
+        if backlog(queue["sqs"], queue["url"]) == 0:
+            return deleted
+        deleted += esm.poll(wait_s=0).deleted
+    raise AssertionError(f"the queue did not empty in {limit} polls")
+
+
 def bucket_snapshot(client: Any, prefix: str = "") -> dict[str, bytes]:
     """Every object under ``prefix``: key -> bytes."""
     out = {}

@@ -25,7 +25,7 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, scada_bytes, synthetic_scada
-from windpitch_cli import _parser
+from windpitch_cli.commands import _parser
 from windpitch_local.s3 import MotoServer
 
 pytestmark = pytest.mark.integration

@@ -12,14 +12,13 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_plus
 
 import pandas as pd
 import pytest
 
-from tests.conftest import BUCKET, bucket_snapshot, edited_model, scada_bytes
+from tests.conftest import BUCKET, bucket_snapshot, drain, edited_model, scada_bytes
 from tests.unit.test_batch_run import two_days
 from windpitch_batch import commit as committing
 from windpitch_batch import score
@@ -29,7 +28,7 @@ from windpitch_batch.keys import AGGREGATOR_LEASE
 from windpitch_batch.plan import UnitRef
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
-from windpitch_cli.workers import EventSourceMapping, WorkerContext, backlog, ensure_queues, notify_raw
+from windpitch_cli.workers import backlog
 
 CONFIG = BatchConfig(bucket=BUCKET)
 
@@ -37,34 +36,6 @@ CONFIG = BatchConfig(bucket=BUCKET)
 def aggregate(store: S3Store, model: Any, config: BatchConfig) -> RunOutcome:
     """What the scheduled BatchFunction does when workers score: commit what they finished."""
     return commit(store, model, config, marks={"fanned_out": True})
-
-
-@pytest.fixture
-def queue(s3: Any, monkeypatch: pytest.MonkeyPatch, use_synthetic_model: Any) -> Iterator[dict[str, Any]]:
-    """The work queue (visibility timeout 0: a failed message is back at once) with S3 notifications of raw/."""
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="eu-west-3")
-    url, dlq = ensure_queues(sqs, visibility_timeout_s=0)
-    notify_raw(s3, BUCKET, sqs, url)
-    monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
-    monkeypatch.setenv("WORK_QUEUE_URL", url)
-    yield {"sqs": sqs, "url": url, "dlq": dlq}
-
-
-def mapping(queue: dict[str, Any], functions: dict[str, Any]) -> EventSourceMapping:
-    handler = functions["worker"].lambda_handler
-    return EventSourceMapping(queue["sqs"], queue["url"], lambda event: handler(event, WorkerContext()))
-
-
-def drain(queue: dict[str, Any], functions: dict[str, Any], limit: int = 50) -> int:
-    """Poll until the queue is empty (or ``limit`` polls); return the messages deleted."""
-    esm, deleted = mapping(queue, functions), 0
-    for _ in range(limit):
-        if backlog(queue["sqs"], queue["url"]) == 0:
-            break
-        deleted += esm.poll(wait_s=0).deleted
-    return deleted
 
 
 def predictions(s3: Any, bucket: str = BUCKET) -> pd.DataFrame:

@@ -23,11 +23,10 @@ import boto3
 import pytest
 from samcli.yamlhelper import yaml_parse
 
-from tests.conftest import BUCKET, ROOT, scada_bytes, synthetic_scada
+from tests.conftest import BUCKET, ROOT, drain, scada_bytes, synthetic_scada
 from windpitch_batch import keys
 from windpitch_batch.plan import UnitRef
 from windpitch_batch.store import S3Store
-from windpitch_cli.workers import EventSourceMapping, WorkerContext, backlog, ensure_queues, notify_raw
 
 TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
 S3_ACTIONS = {
@@ -86,15 +85,10 @@ class Recorder:
 
 
 @pytest.fixture
-def recorded(s3: Any, functions: dict[str, Any], use_synthetic_model: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
-    dict[str, Any]
-]:  # fmt: skip
-    """A bucket, the work queue, and a recorder on the calls the handlers make (their clients made anew)."""
-    sqs = boto3.client("sqs", region_name="eu-west-3")
-    url, dlq = ensure_queues(sqs, visibility_timeout_s=0)
-    notify_raw(s3, BUCKET, sqs, url)
-    monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
-    monkeypatch.setenv("WORK_QUEUE_URL", url)
+def recorded(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    """The work queue, and a recorder on the calls the handlers make (their clients made anew)."""
     monkeypatch.setenv("BATCH_SLICE_LINES", "300")
     recorder = Recorder()
     session = boto3.Session(region_name="eu-west-3")
@@ -105,19 +99,10 @@ def recorded(s3: Any, functions: dict[str, Any], use_synthetic_model: Any, monke
         module.bucket.cache_clear()
     functions["worker"].queue.cache_clear()
     functions["worker"].LOADED.clear()
-    yield {"sqs": sqs, "url": url, "dlq": dlq, "recorder": recorder, "s3": s3}
+    yield {**queue, "recorder": recorder, "s3": s3}
     for module in (functions["batch"], functions["worker"]):
         module.bucket.cache_clear()
     functions["worker"].queue.cache_clear()
-
-
-def drain(queue: dict[str, Any], functions: dict[str, Any]) -> None:
-    handler = functions["worker"].lambda_handler
-    esm = EventSourceMapping(queue["sqs"], queue["url"], lambda event: handler(event, WorkerContext()))
-    for _ in range(50):
-        if backlog(queue["sqs"], queue["url"]) == 0:
-            return
-        esm.poll(wait_s=0)
 
 
 def every_flow(queue: dict[str, Any], functions: dict[str, Any], synthetic_challenger_dir: Any, context: Any) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.conftest import BUCKET, bucket_snapshot
+from tests.conftest import BUCKET, bucket_snapshot, drain
 from windpitch_batch import ledger, score
 from windpitch_batch.commit import commit
 from windpitch_batch.config import BatchConfig
@@ -44,7 +43,6 @@ from windpitch_batch.plan import UnitRef
 from windpitch_batch.reconcile import reconcile
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
-from windpitch_cli.workers import EventSourceMapping, WorkerContext, backlog, ensure_queues, notify_raw
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_bucket"
 INDEX: dict[str, dict[str, str]] = json.loads((FIXTURE / "index.json").read_text())
@@ -198,30 +196,6 @@ def test_the_scheduled_run_migrates_and_scores_only_what_the_old_code_left(
     assert outcome.committed and outcome.manifest is not None
     assert outcome.manifest["files_in"] == 2 and outcome.manifest["rows_in"] == 192
     assert_migrated(s3, scorings)
-
-
-@pytest.fixture
-def queue(s3: Any, monkeypatch: pytest.MonkeyPatch, use_synthetic_model: Any) -> Iterator[dict[str, Any]]:
-    """The work queue (visibility timeout 0) with S3 notifications of raw/, WorkerFunction's environment."""
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="eu-west-3")
-    url, dlq = ensure_queues(sqs, visibility_timeout_s=0)
-    notify_raw(s3, BUCKET, sqs, url)
-    monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
-    monkeypatch.setenv("WORK_QUEUE_URL", url)
-    yield {"sqs": sqs, "url": url, "dlq": dlq}
-
-
-def drain(queue: dict[str, Any], functions: dict[str, Any], limit: int = 50) -> None:
-    """WorkerFunction's handler under the emulated event source mapping, until the queue is empty."""
-    handler = functions["worker"].lambda_handler
-    esm = EventSourceMapping(queue["sqs"], queue["url"], lambda event: handler(event, WorkerContext()))
-    for _ in range(limit):
-        if backlog(queue["sqs"], queue["url"]) == 0:
-            return
-        esm.poll(wait_s=0)
-    raise AssertionError("the queue did not empty")
 
 
 def commit_fanned_out(s3: Any, model: Any) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import BUCKET, bucket_snapshot, scada_bytes, synthetic_scada
+from tests.conftest import BUCKET, bucket_snapshot, drain, scada_bytes, synthetic_scada
 from windpitch_batch import ledger, score
 from windpitch_batch.commit import RunOutcome, commit
 from windpitch_batch.config import BatchConfig
@@ -34,23 +34,10 @@ from windpitch_batch.plan import UnitRef
 from windpitch_batch.reconcile import reconcile, redrive
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
-from windpitch_cli.workers import EventSourceMapping, WorkerContext, backlog, ensure_queues, notify_raw
+from windpitch_cli.workers import backlog
 
 CONFIG = BatchConfig(bucket=BUCKET)
 FLEET = ("R80711", "R80721", "R80736", "R80790")
-
-
-@pytest.fixture
-def queue(s3: Any, monkeypatch: pytest.MonkeyPatch, use_synthetic_model: Any) -> Iterator[dict[str, Any]]:
-    """The work queue (visibility timeout 0) and its dead-letter queue, S3 notifying it of raw/."""
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="eu-west-3")
-    url, dlq = ensure_queues(sqs, visibility_timeout_s=0)
-    notify_raw(s3, BUCKET, sqs, url)
-    monkeypatch.setenv("WINDPITCH_BUCKET", BUCKET)
-    monkeypatch.setenv("WORK_QUEUE_URL", url)
-    yield {"sqs": sqs, "url": url, "dlq": dlq}
 
 
 @pytest.fixture
@@ -75,15 +62,6 @@ def upload(s3: Any, frame: pd.DataFrame, days: list[str]) -> None:
     stamps = pd.to_datetime(frame["Date_time"], utc=True).dt.strftime("%Y-%m-%d")
     for day in days:
         s3.put_object(Bucket=BUCKET, Key=f"raw/{day}.csv", Body=scada_bytes(frame[stamps == day]))
-
-
-def drain(queue: dict[str, Any], functions: dict[str, Any], limit: int = 50) -> None:
-    handler = functions["worker"].lambda_handler
-    esm = EventSourceMapping(queue["sqs"], queue["url"], lambda event: handler(event, WorkerContext()))
-    for _ in range(limit):
-        if backlog(queue["sqs"], queue["url"]) == 0:
-            return
-        esm.poll(wait_s=0)
 
 
 def manifests(s3: Any) -> list[dict[str, Any]]:
