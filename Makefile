@@ -20,7 +20,7 @@ MODEL_SOURCES := $(addprefix layers/model/windpitch/,schema.py farm.py rules.py 
 ASSETS ?= $(wildcard ../shared/data/la-haute-borne/la-haute-borne_asset_table.csv)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv model challenger promote lambda-image docker-tools sam-api build build-local dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov fetch-data lock clean
+.PHONY: help venv model challenger promote lambda-image docker-tools sam-api build build-local dashboard publish-dashboard chromium run api openapi test test-fast lint bench checkov iam-check fetch-data lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -168,6 +168,13 @@ $(CHECKOV): requirements-checkov.txt
 	touch $@
 
 checkov: $(CHECKOV)  ## checkov, the IaC security scanner, in its own venv (its pins clash with .venv's)
+
+# Every function's flows on moto's server with IAM enforced, each under exactly the policy SAM's translation of the
+# template gives its role (docs/deploy-checks.md). make test runs the same check, with its mutations, on a synthetic
+# model (tests/integration/test_iam_check.py); this runs it on the layer's.
+iam-check: $(STAMP) model  ## each function's flows on moto with IAM enforced, under exactly its role's policy
+	@if [ -f $(CARD) ]; then $(PY) -m windpitch_deploy iam-check; \
+	else echo "iam-check: skipped, no trained model (see README: Data); make test runs it on a synthetic one"; fi
 
 # Doctests: every package's examples run as tests (the CLI launcher is a program, not a module to import).
 DOCTESTS := --doctest-modules layers/model/windpitch layers/model/windpitch_api layers/batch windpitch_train windpitch_deploy \
