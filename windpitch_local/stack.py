@@ -312,7 +312,8 @@ def _start_and_serve(  # noqa: PLR0917 - run()'s state, passed once
         runner.handler(function)
     runner.check_layers()
     check()
-    minutes = float(overrides.get("BatchScheduleMinutes", 10))
+    # The schedule as the template resolves it (its BatchScheduleMinutes, with any override): never restated here.
+    minutes = float(runner.functions["BatchFunction"].environment["Variables"]["SCHEDULE_MINUTES"])
     every_s = minutes * 60 / config.speed if config.speed > 0 else 5.0
     # The page calls the API from another origin: the API's CORS must allow the dashboard's.
     dashboard = DashboardServer(
