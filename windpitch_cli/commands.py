@@ -121,6 +121,11 @@ def _pipeline_commands(sub: Any) -> None:
     """``batch``, ``backfill`` and ``redrive``: the batch pipeline run by hand."""
     batch = sub.add_parser("batch", help="run the batch once: score what is new in raw/ and publish")
     _bucket_arguments(batch)
+    batch.add_argument(
+        "--queue-url",
+        help="find new files from this work queue's S3 notifications instead of "
+        "listing raw/ against the ledger (the stack's UnitsQueue; the local stack's windpitch-units)",
+    )
     batch.set_defaults(handler=_batch)
     backfill = sub.add_parser(
         "backfill",
@@ -241,10 +246,12 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
+    import boto3
     from tqdm import tqdm
 
     from windpitch.predict import load_model
     from windpitch_batch.config import BatchConfig
+    from windpitch_batch.discover import Inbox
     from windpitch_batch.run import run_batch
 
     store = _store(args)
@@ -257,7 +264,10 @@ def _batch(args: argparse.Namespace) -> int:
             scored = worked.rows - worked.rejected
             bar.set_postfix_str(f"{worked.ref.key}: {scored:,} scored, {worked.rejected:,} rejected ({worked.status})")
 
-        outcome = run_batch(store, model, BatchConfig(bucket=args.bucket), on_unit=progress)
+        inbox = Inbox(boto3.client("sqs", endpoint_url=args.endpoint_url), args.queue_url) if args.queue_url else None
+        outcome = run_batch(store, model, BatchConfig(bucket=args.bucket), on_unit=progress, inbox=inbox)
+    for reason in inbox.refused if inbox else []:
+        print(f"batch: a message named no unit and was dropped: {reason}", file=sys.stderr)
     _print(outcome.summary())
     return 0
 

@@ -29,7 +29,8 @@ from tests.conftest import BUCKET, bucket_snapshot, drain, scada_bytes, syntheti
 from windpitch_batch import ledger, score
 from windpitch_batch.commit import RunOutcome, commit
 from windpitch_batch.config import BatchConfig
-from windpitch_batch.discover import BadMessage, pending, unit_refs
+from windpitch_batch.discover import BadMessage, Inbox, pending, unit_refs
+from windpitch_batch.keys import digest
 from windpitch_batch.plan import UnitRef
 from windpitch_batch.reconcile import reconcile, redrive
 from windpitch_batch.run import run_batch
@@ -85,6 +86,11 @@ def by_batch(s3: Any, model: Any, queue: dict[str, Any], functions: dict[str, An
     run_batch(S3Store(BUCKET, s3), model, CONFIG)
 
 
+def by_inbox(s3: Any, model: Any, queue: dict[str, Any], functions: dict[str, Any]) -> None:
+    """``python -m windpitch batch --queue-url``: the in-process run, finding work in the queue's notifications."""
+    run_batch(S3Store(BUCKET, s3), model, CONFIG, inbox=Inbox(queue["sqs"], queue["url"]))
+
+
 def by_fanout(s3: Any, model: Any, queue: dict[str, Any], functions: dict[str, Any]) -> None:
     drain(queue, functions)
     commit(S3Store(BUCKET, s3), model, CONFIG, marks={"fanned_out": True})
@@ -100,7 +106,9 @@ def by_reconciler(s3: Any, model: Any, queue: dict[str, Any], functions: dict[st
     by_fanout(s3, model, queue, functions)
 
 
-ENTRY_POINTS: dict[str, Callable[..., None]] = {"batch": by_batch, "fanout": by_fanout, "reconcile": by_reconciler}
+ENTRY_POINTS: dict[str, Callable[..., None]] = {
+    "batch": by_batch, "inbox": by_inbox, "fanout": by_fanout, "reconcile": by_reconciler
+}  # fmt: skip
 PAIRS = [(a, b) for a in ENTRY_POINTS for b in ENTRY_POINTS if a != b]
 
 
@@ -121,7 +129,8 @@ def test_every_pair_of_entry_points_scores_every_row_once(
 
     assert len(scorings) == 4
     assert_every_row_once(s3, frame, scorings)
-    assert {m.get("fanned_out", False) for m in manifests(s3)} == {first != "batch", second != "batch"}
+    in_process = {"batch", "inbox"}
+    assert {m.get("fanned_out", False) for m in manifests(s3)} == {first not in in_process, second not in in_process}
     assert not pending(S3Store(BUCKET, s3)), "the ledger holds every file"
 
 
@@ -329,3 +338,35 @@ def test_a_changed_input_is_the_reason_to_score_it_again(
     old, new = sorted(ledger.entries_of(store, f"raw/{days[0]}.csv"), key=lambda e: e.committed_at)
     assert new.etag == s3.head_object(Bucket=BUCKET, Key=f"raw/{days[0]}.csv")["ETag"].strip('"') != old.etag
     assert old.outputs == new.outputs, "the history keeps what was scored; its outputs are rewritten in place"
+
+
+def test_the_in_process_run_with_a_queue_finds_new_work_without_listing_history(
+    s3: Any, queue: dict[str, Any], pitch_model: Any, scorings: list[str]
+) -> None:
+    """History (a committed day) costs it nothing: it lists neither raw/ nor the ledger, only the results waiting."""
+    frame = four_days()
+    days = sorted(pd.to_datetime(frame["Date_time"], utc=True).dt.strftime("%Y-%m-%d").unique())
+    upload(s3, frame, days[:3])
+    run_batch(S3Store(BUCKET, s3), pitch_model, CONFIG, inbox=Inbox(queue["sqs"], queue["url"]))
+    listed: list[str] = []
+
+    class Listing(S3Store):
+        def list(self, prefix: str) -> Any:
+            listed.append(prefix)
+            return super().list(prefix)
+
+    upload(s3, frame, days[3:])
+    queue["sqs"].send_message(QueueUrl=queue["url"], MessageBody="not a unit")
+    inbox = Inbox(queue["sqs"], queue["url"])
+    outcome = run_batch(Listing(BUCKET, s3), pitch_model, CONFIG, inbox=inbox)
+
+    assert [i["key"] for i in outcome.as_dict()["inputs"]] == [f"raw/{days[3]}.csv"]
+    # Listings: the new file's own ledger folder (is it done? what does it replace?), never raw/ or the ledger.
+    assert not [p for p in listed if p in ("raw/", "state/ledger/")], listed
+    assert {p for p in listed if p.startswith("state/ledger/")} <= {
+        f"state/ledger/{digest(f'raw/{days[3]}.csv')}/",
+        *(p for p in listed if p.startswith(f"state/ledger/{digest(f'raw/{days[3]}.csv')}/")),
+    }
+    assert inbox.refused and "not JSON" in inbox.refused[0]
+    assert backlog(queue["sqs"], queue["url"]) == 0, "every message taken is dropped once its unit is scored"
+    assert_every_row_once(s3, frame, scorings)

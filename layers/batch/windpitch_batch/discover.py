@@ -7,13 +7,17 @@ Two ways in, one answer (units to plan, :class:`windpitch_batch.plan.UnitRef`):
   (a large file's other slices, a backfill, the reconciler). A message naming a key outside ``raw/``, or a unit
   that cannot be one, is refused (:class:`BadMessage`) and never scored;
 * **the ledger** (:func:`pending`): the raw files whose current version the ledger does not hold. It lists
-  ``raw/`` and the ledger (listings only, no GET per file): the reconciler's way, hourly, and
-  ``python -m windpitch batch``'s on a bucket with no queue.
+  ``raw/`` and the ledger (listings only, no GET per file): the reconciler's way, hourly, a backfill's, and
+  ``python -m windpitch batch``'s on a bucket with no queue (nothing else records what landed there).
+
+:class:`Inbox` reads the work queue in the scoring process itself: ``python -m windpitch batch --queue-url``
+finds what landed from its notifications, as the workers do, at a cost that grows with the new data only.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
@@ -108,3 +112,39 @@ def pending(store: S3Store, *, settled_before: datetime | None = None, skip_fail
             continue
         found.append(obj)
     return sorted(found, key=lambda o: o.key)
+
+
+@dataclass
+class Inbox:
+    """The work queue, read by the process that scores (instead of a worker): take messages, then drop them once
+    their units are scored (a process that dies before leaves them to come back; their units are found done)."""
+
+    sqs: Any
+    url: str
+    refused: list[str] = field(default_factory=list)  # why each message that names no unit was dropped
+    _handles: list[str] = field(default_factory=list)
+
+    def take(self, limit: int) -> list[UnitRef]:
+        """Up to ``limit`` units from the messages waiting now, in the order they come; each file version once."""
+        refs: dict[tuple[str, str, int, int], UnitRef] = {}
+        while len(refs) < limit:
+            answer = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = answer.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                self._handles.append(message["ReceiptHandle"])
+                try:
+                    found = unit_refs(message["Body"])
+                except BadMessage as exc:
+                    self.refused.append(str(exc))
+                    continue
+                refs.update({(r.key, r.etag, r.slice, r.slices): r for r in found})
+        return list(refs.values())
+
+    def done(self) -> None:
+        """Drop every message taken (their units are scored, waiting for the commit, or were never units)."""
+        for start in range(0, len(self._handles), 10):
+            entries = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(self._handles[start : start + 10])]
+            self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
+        self._handles.clear()

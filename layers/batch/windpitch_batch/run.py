@@ -28,7 +28,7 @@ from windpitch.runtime import PitchModel
 from . import keys, ledger
 from .commit import RunOutcome, commit
 from .config import BatchConfig
-from .discover import pending, unit_refs
+from .discover import Inbox, pending, unit_refs
 from .plan import UnitRef
 from .registry import challenger_for
 from .score import Busy, Worked, ref_of, work_unit
@@ -43,13 +43,16 @@ def run_batch(
     remaining_ms: Callable[[], int] = lambda: 900_000,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_unit: Callable[[Worked, int], None] | None = None,
+    inbox: Inbox | None = None,
 ) -> RunOutcome:
-    """Score what the ledger does not hold, then commit it (and any unit other processes left waiting).
+    """Score what is new, then commit it (and any unit other processes left waiting).
 
+    New work comes from ``inbox`` (the work queue's notifications: nothing listed) when given, else from the
+    ledger (the raw files whose version it does not hold: a listing of raw/ and the ledger).
     ``on_unit(worked, files)`` is called after each unit, for progress on long work.
     """
     ledger.migrate(store)  # before discovery: work done under the old records is found done
-    candidates = pending(store)[: config.max_files]
+    candidates = inbox.take(config.max_files) if inbox else [ref_of(o) for o in pending(store)[: config.max_files]]
     waiting = bool(store.list(keys.RESULTS))
     if not candidates and not waiting:
         return RunOutcome("nothing to do")
@@ -57,7 +60,7 @@ def run_batch(
         return _no_time(len(candidates))
     # Never raises: a challenger that cannot be scored is refused with its reason, and live scoring goes on.
     challenger = challenger_for(store, model, config.challenger)
-    todo = deque(ref_of(obj) for obj in candidates)
+    todo = deque(candidates)
     started, busy = 0, set[str]()
     while todo and remaining_ms() >= config.safety_margin_ms:
         ref = todo.popleft()
@@ -73,6 +76,8 @@ def run_batch(
     if candidates and len(busy) == len(candidates) and not waiting:
         return RunOutcome("nothing done", "every pending file is leased by another run", len(candidates))
     left = len(candidates) - started  # files this run did not reach
+    if inbox is not None and not todo:
+        inbox.done()  # every unit taken is scored or waiting for the commit: its message has done its work
     outcome = commit(store, model, config, now=now, left=left)
     if outcome.status == "nothing to do" and todo:
         return _no_time(len(candidates))
