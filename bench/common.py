@@ -1,19 +1,25 @@
-"""What every benchmark shares: the machine line, timing loops, summaries, server processes, peak memory.
+"""What every benchmark shares: the machine line, timing loops, summaries, server processes, peak memory, and the
+requests an SDK client makes.
 
 Imported by the scripts beside it (``bench/*.py``); never by windpitch itself.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
@@ -67,6 +73,84 @@ def spread(values: Sequence[float], fmt: str = ".3f") -> str:
     '2.0 (1.0–3.0)'
     """
     return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+
+
+S3_KINDS = ("ListObjectsV2", "GetObject", "PutObject", "CopyObject", "DeleteObject")
+
+
+@dataclass
+class Step:
+    """One measured step: wall seconds, requests by ``service Operation``, and the seconds spent inside them.
+
+    >>> a = Step(1.0, collections.Counter({"s3 GetObject": 2}), collections.Counter({"s3 GetObject": 0.5}))
+    >>> (a + a).requests["s3 GetObject"], (a + a - a).inside
+    (4, 0.5)
+    """
+
+    seconds: float = 0.0
+    requests: collections.Counter[str] = field(default_factory=collections.Counter)
+    spent: collections.Counter[str] = field(default_factory=collections.Counter)  # seconds inside, by kind
+
+    @property
+    def inside(self) -> float:
+        return sum(self.spent.values())
+
+    def __add__(self, other: Step) -> Step:
+        return Step(self.seconds + other.seconds, self.requests + other.requests, self.spent + other.spent)
+
+    def __sub__(self, other: Step) -> Step:
+        return Step(self.seconds - other.seconds, self.requests - other.requests, self.spent - other.spent)
+
+    def copy(self) -> Step:
+        return Step(self.seconds, collections.Counter(self.requests), collections.Counter(self.spent))
+
+
+class Meter:
+    """Every request the clients make, by kind, and the time from its call to its answer, from botocore's own
+    events (``before-call``, ``after-call``): each page of a listing is one request. Requests made on several
+    threads at once each count their own time, so the seconds inside can exceed the wall time."""
+
+    def __init__(self, *clients: Any) -> None:
+        self.lock = threading.Lock()
+        self.current = Step()
+        self.started = time.perf_counter()
+        for client in clients:
+            client.meta.events.register("before-call.*.*", self._before)
+            client.meta.events.register("after-call.*.*", self._after)
+            client.meta.events.register("after-call-error.*.*", self._after)
+
+    def _before(self, event_name: str, context: dict[str, Any], **_: Any) -> None:
+        context["bench_started"] = time.perf_counter()
+        with self.lock:
+            self.current.requests[_kind(event_name)] += 1
+
+    def _after(self, event_name: str, context: dict[str, Any], **_: Any) -> None:
+        started = context.pop("bench_started", None)
+        if started is not None:
+            with self.lock:
+                self.current.spent[_kind(event_name)] += time.perf_counter() - started
+
+    def snapshot(self) -> Step:
+        """The current step so far (to split it afterwards: ``step - snapshot``)."""
+        with self.lock:
+            taken = self.current.copy()
+        taken.seconds = time.perf_counter() - self.started
+        return taken
+
+    @contextmanager
+    def step(self) -> Iterator[Step]:
+        self.current = step = Step()
+        self.started = time.perf_counter()
+        try:
+            yield step
+        finally:
+            step.seconds = time.perf_counter() - self.started
+
+
+def _kind(event_name: str) -> str:
+    """``before-call.s3.GetObject`` → ``s3 GetObject``."""
+    _, service, operation = event_name.split(".")[:3]
+    return f"{service} {operation}"
 
 
 def peak_rss_mb(pid: int | None = None) -> float:
