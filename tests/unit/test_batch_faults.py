@@ -41,10 +41,6 @@ class FailingStore(S3Store):
         self._maybe_fail("put", key)
         return super().put(key, data, content_type, **kw)
 
-    def copy(self, source: str, key: str) -> None:
-        self._maybe_fail("copy", key)
-        super().copy(source, key)
-
 
 def three_files(client: Any) -> pd.DataFrame:
     frame = synthetic_scada(144 * 3, seed=9, freq="10min", start="2015-02-01", turbines=("R80711", "R80790"))
@@ -56,8 +52,9 @@ def three_files(client: Any) -> pd.DataFrame:
 
 FAULTS: dict[str, Callable[[str, str], bool]] = {
     "reading a raw file": lambda action, key: action == "get" and key.startswith("raw/") and "02-02" in key,
-    "staging a Parquet part": lambda action, key: action == "put" and "/predictions/date=2015-02-03" in key,
-    "publishing a Parquet part": lambda action, key: action == "copy" and key.startswith("predictions/date=2015-02-03"),
+    "staging a unit's outputs": lambda action, key: action == "put" and key.startswith("state/staged/"),
+    "reading a staged bundle": lambda action, key: action == "get" and key.startswith("state/staged/"),
+    "publishing a Parquet part": lambda action, key: action == "put" and key.startswith("predictions/date=2015-02-03"),
     "writing dashboard state": lambda action, key: action == "put" and key.startswith("dashboard/turbines/"),
     "writing the ledger": lambda action, key: action == "put" and key.startswith("state/ledger/"),
     "writing the manifest": lambda action, key: action == "put" and key.startswith("manifests/"),

@@ -28,7 +28,7 @@ from windpitch_batch.keys import AGGREGATOR_LEASE
 from windpitch_batch.plan import UnitRef
 from windpitch_batch.run import run_batch
 from windpitch_batch.store import S3Store
-from windpitch_cli.workers import backlog
+from windpitch_cli.workers import EventSourceMapping, WorkerContext, backlog
 
 CONFIG = BatchConfig(bucket=BUCKET)
 
@@ -187,20 +187,18 @@ def test_workers_and_aggregations_at_once_count_every_row_once(
     frame = two_days()
     s3.put_object(Bucket=BUCKET, Key="raw/both-days.csv", Body=scada_bytes(frame))
     store = S3Store(BUCKET, s3)
-    stop = threading.Event()
+    handler = functions["worker"].lambda_handler
+    esm = EventSourceMapping(queue["sqs"], queue["url"], lambda event: handler(event, WorkerContext()))
     outcomes: list[str] = []
-
-    def aggregations() -> None:
-        while not stop.wait(0.05):  # a scheduled aggregation now and then, while the workers go on
-            outcomes.append(aggregate(store, pitch_model, CONFIG).status)
-
-    thread = threading.Thread(target=aggregations)
-    thread.start()
-    try:
-        drain(queue, functions, limit=200)
-    finally:
-        stop.set()
-        thread.join()
+    for _ in range(50):  # each poll of the workers with an aggregation running beside it
+        if backlog(queue["sqs"], queue["url"]) == 0:
+            break
+        beside = threading.Thread(target=lambda: outcomes.append(aggregate(store, pitch_model, CONFIG).status))
+        beside.start()
+        try:
+            esm.poll(wait_s=0)
+        finally:
+            beside.join()
     outcomes.append(aggregate(store, pitch_model, CONFIG).status)
 
     assert outcomes.count("committed") >= 2, outcomes  # runs committed while workers were still scoring

@@ -1,11 +1,11 @@
 """Each function's role in template.yaml grants what its flows touch, and nothing they never touch.
 
 The flows run the functions' own handlers on moto (mock_aws) while a botocore hook records every S3 and SQS call
-they make: the action IAM checks (GetObject, PutObject, DeleteObject; a copy reads its source and writes its
-target; a listing is ListBucket) and the key. A GET that finds no key needs ListBucket too (S3 answers 404 only to a
-caller that may list, 403 otherwise). Each call must be allowed by a statement of the function's role,
-and each statement (action and prefix) must be used by some flow. A prefix granted under ``state/`` must name
-which state (``state/ledger/*``, not ``state/*``): the pipeline's state is where least privilege matters most.
+they make: the action IAM checks (GetObject, PutObject, DeleteObject; a listing is ListBucket) and the key. A GET
+that finds no key needs ListBucket too (S3 answers 404 only to a caller that may list, 403 otherwise). Each call
+must be allowed by a statement of the function's role, and each statement (action and prefix) must be used by some
+flow. A prefix granted under ``state/`` must name which state (``state/ledger/*``, not ``state/*``): the
+pipeline's state is where least privilege matters most.
 
 This checks prefixes against the template as written; ``make iam-check`` (issue 24) is where moto enforces the
 built policies themselves.
@@ -69,11 +69,7 @@ class Recorder:
 
     def __call__(self, event_name: str, params: dict[str, Any], **_: Any) -> None:
         service, operation = event_name.split(".")[1:3]
-        if service == "s3" and operation == "CopyObject":
-            source = params["CopySource"]
-            self.calls.add(("s3:GetObject", source["Key"] if isinstance(source, dict) else source.split("/", 1)[1]))
-            self.calls.add(("s3:PutObject", params["Key"]))
-        elif service == "s3" and operation in S3_ACTIONS:
+        if service == "s3" and operation in S3_ACTIONS:
             self.calls.add((S3_ACTIONS[operation], params.get("Key", "*")))
         elif service == "sqs" and operation in {"SendMessage", "SendMessageBatch"}:
             self.calls.add(("sqs:SendMessage", params["QueueUrl"]))

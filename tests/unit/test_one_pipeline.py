@@ -136,7 +136,7 @@ def test_every_pair_of_entry_points_scores_every_row_once(
 
 KILLS: dict[str, Callable[[str, str], bool]] = {
     "after its lease": lambda action, key: action == "put-done" and key.startswith("state/leases/"),
-    "after staging a part": lambda action, key: action == "put" and "/predictions/" in key,
+    "after staging its outputs": lambda action, key: action == "put-done" and key.startswith("state/staged/"),
     "before its result's summary": lambda action, key: (
         action == "put" and key.endswith(".json") and key.startswith("state/results/")
     ),

@@ -12,7 +12,7 @@ units not yet committed, which grows with new work, never with history. In order
    (:func:`supersede`), the staged outputs are published, the turbines' dashboard states merged and fault events
    detected fleet-wide, the monitoring and the shadow comparison updated;
 4. **the manifest** (``manifests/run-<run>.json``, only if absent) and ``dashboard/manifest.json``;
-5. the committed results and staged copies are deleted.
+5. the committed results and staged bundles are deleted.
 
 Dying anywhere before the manifest leaves the results in place: the next commit does them again (the same
 bytes; the ledger entries are rewritten under its run). Every row is counted in exactly one manifest.
@@ -26,6 +26,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -117,8 +118,9 @@ def commit(
         with contextlib.suppress(Conflict):
             store.put(keys.manifest(run_id), json_bytes(manifest), JSON, if_none_match=True)
         store.put(keys.dashboard("manifest.json"), json_bytes(manifest), JSON, cache_control=keys.SHORT_CACHE)
-        for result in results:
-            _forget(store, result.unit)
+        with ThreadPoolExecutor(max_workers=16) as pool:  # two deletes a unit: round trips overlap
+            for future in [pool.submit(_forget, store, result.unit) for result in results]:
+                future.result()
         drop_staged(store, results)
         return RunOutcome("committed", manifest=manifest)
     finally:
@@ -160,8 +162,12 @@ def _commit_run(
     for result in results:
         ledger.record(store, _entry(result, model, run_id, committed_at))
     supersede(store, results)
-    publish_outputs(store, results)
-    states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
+    # The outputs upload while the dashboard's state is merged (the ledger names every unit already); the monitoring
+    # and the shadow comparison sum the counts among those outputs, so they wait for them.
+    with ThreadPoolExecutor(max_workers=1) as aside:
+        publishing = aside.submit(publish_outputs, store, results)
+        states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
+        publishing.result()
     monitored = update_monitoring(store, model, states, config.monitoring, started)
     shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started)
     manifest = _manifest(run_id, model, config=config, started=started, finished=now(), results=results,

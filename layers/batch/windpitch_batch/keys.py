@@ -6,7 +6,7 @@ The bucket's layout, by who reads it:
 * **published** (analysts, Athena, DuckDB, the dashboard): ``predictions/date=D/part-<part>.parquet``,
   ``quarantine/<part>/``, ``anomalies/``, ``dashboard/``, ``monitoring/``, ``shadow/``, ``manifests/``;
 * **the pipeline's own state** under ``state/``: the ledger (``state/ledger/``, the only record of done work),
-  a unit's outputs before their commit (``state/staged/``), its result waiting for the commit
+  a unit's outputs before their commit (``state/staged/<unit>.zip``), its result waiting for the commit
   (``state/results/``), leases (``state/leases/``) and failure reasons (``state/failures/``).
 
 ``tests/unit/test_keys_and_roles.py`` runs every function's flows and checks that each prefix they touch is
@@ -15,8 +15,8 @@ granted by the function's role in ``template.yaml``, and that no role grants a p
 Example:
     >>> prediction_part("2015-06-01", "3f2a")
     'predictions/date=2015-06-01/part-3f2a.parquet'
-    >>> staged("u1", "predictions/date=2015-06-01/part-3f2a.parquet")
-    'state/staged/u1/predictions/date=2015-06-01/part-3f2a.parquet'
+    >>> staged("u1")
+    'state/staged/u1.zip'
     >>> ledger_entry("raw/a.csv", "u1")
     'state/ledger/6fe166ca1a625f2a/u1.json'
 """
@@ -111,9 +111,10 @@ def ledger_entry(raw_key: str, unit: str) -> str:
     return f"{ledger_of(raw_key)}{unit}.json"
 
 
-def staged(unit: str, key: str) -> str:
-    """Where a unit's output waits for its commit: readers never see it before the ledger names the unit."""
-    return f"{STAGED}{unit}/{key}"
+def staged(unit: str) -> str:
+    """Where a unit's outputs wait for its commit, in one bundle (:func:`windpitch_batch.outputs.bundle`):
+    readers never see them before the ledger names the unit."""
+    return f"{STAGED}{unit}.zip"
 
 
 def result(unit: str, suffix: str = ".json") -> str:

@@ -1,7 +1,7 @@
 """Publish: what readers see, written only for units the ledger names.
 
-* a unit's staged outputs (``state/staged/<unit>/…``) are copied to their public keys (predictions, quarantine,
-  monitoring and shadow counts) by S3 itself, then the staged copies are dropped;
+* a unit's staged outputs (its bundle, ``state/staged/<unit>.zip``) are written under their public keys
+  (predictions, quarantine, monitoring and shadow counts), then the bundle is dropped;
 * the dashboard's files: each turbine's state (its recent series and events, merged), the fleet summary, the
   anomalies, and the analysts' ``anomalies/events.{json,parquet}``.
 
@@ -11,10 +11,9 @@ dashboard, Athena and DuckDB never see a unit the ledger does not hold.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -35,32 +34,42 @@ from .dashboard import (
     without_shadow,
 )
 from .leases import quietly
-from .outputs import events_parquet, json_bytes
+from .outputs import Upload, events_parquet, json_bytes, unbundle
 from .registry import Challenger
 from .score import JSON, PARQUET, UnitResult
 from .store import Conflict, NotFound, S3Store
 
 
 def publish_outputs(store: S3Store, results: list[UnitResult]) -> None:
-    """Copy every unit's staged outputs to their public keys (a copy redone writes the same bytes)."""
-    copies = [(keys.staged(r.unit, key), key) for r in results for key in r.outputs]
+    """Write every unit's staged outputs under their public keys (a publish redone writes the same bytes).
+
+    One unit's bundle is read while the previous unit's outputs upload (16 at a time), so at most two bundles are
+    held: memory stays bounded however many units one commit takes."""
     with ThreadPoolExecutor(max_workers=16) as pool:
-        for future in [pool.submit(_copy, store, source, key) for source, key in copies]:
+        uploading: list[Future[str]] = []
+        for result in results:
+            outputs = _staged(store, result)
+            for future in uploading:
+                future.result()  # an upload that failed after its retries fails the commit (before its manifest)
+            uploading = [pool.submit(store.put, key, body, kind) for key, body, kind in outputs]
+        for future in uploading:
             future.result()
 
 
-def _copy(store: S3Store, source: str, key: str) -> None:
-    # Staged copies are dropped only after the manifest, whose unit is then never committed again: a missing one
-    # was published by a commit whose lease ran out under it, and the public copy is there.
-    with contextlib.suppress(NotFound):
-        store.copy(source, key)
+def _staged(store: S3Store, result: UnitResult) -> list[Upload]:
+    try:
+        return unbundle(store.get(keys.staged(result.unit))[0])
+    except NotFound:
+        # Bundles are dropped only after the manifest, whose units are then never committed again: a missing one
+        # was published by a commit whose lease ran out under it, and its outputs are there.
+        return []
 
 
 def drop_staged(store: S3Store, results: list[UnitResult]) -> None:
-    """After the commit: the staged copies are published, and the lifecycle would only expire them later."""
-    for result in results:
-        for key in result.outputs:
-            quietly(store.delete, keys.staged(result.unit, key))
+    """After the commit: the staged bundles are published, and the lifecycle would only expire them later."""
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for future in [pool.submit(quietly, store.delete, keys.staged(r.unit)) for r in results]:
+            future.result()
 
 
 def update_dashboard(

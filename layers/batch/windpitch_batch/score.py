@@ -6,8 +6,8 @@ For a unit, in this order (:func:`work_unit`):
    waits for the commit (``state/results/<unit>.json``): a duplicate; nothing is written.
 2. **Lease** ``state/leases/<unit>``: a unit is never scored by two processes at once. A unit leased elsewhere
    raises :class:`Busy` (a worker's message fails and comes back later; an in-process run leaves it).
-3. **Score and stage** its outputs under ``state/staged/<unit>/`` (deterministic bytes; readers never see them
-   before the commit names the unit in the ledger and publishes them).
+3. **Score and stage** its outputs in one bundle, ``state/staged/<unit>.zip`` (deterministic bytes; readers never
+   see them before the commit names the unit in the ledger and publishes them).
 4. **Result** ``state/results/<unit>.json`` and the rows the dashboard merges (``.parquet``), written last: a
    process dying before it loses nothing (the unit is redone, the same bytes).
 
@@ -22,7 +22,6 @@ import json
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -43,7 +42,7 @@ from .discover import unit_refs
 from .keys import digest
 from .leases import quietly, take_lease
 from .monitoring import count_uploads, unit_counts
-from .outputs import by_date, json_bytes, parquet_bytes, quarantine_csv, text_lines
+from .outputs import Upload, bundle, by_date, json_bytes, parquet_bytes, quarantine_csv, text_lines
 from .plan import Piece, UnitRef, piece, plan
 from .registry import Challenger
 from .shadow import count_uploads as shadow_uploads
@@ -52,6 +51,7 @@ from .store import NotFound, Object, S3Store
 
 JSON: Final = "application/json"
 PARQUET: Final = "application/vnd.apache.parquet"
+ZIP: Final = "application/zip"
 
 
 class Busy(RuntimeError):
@@ -233,8 +233,7 @@ def _quarantine_whole(store: S3Store, result: UnitResult, data: bytes, lines: li
         (keys.quarantine(ref.part(), ref.key.rsplit("/", 1)[-1]), data, "application/octet-stream"),
         (keys.quarantine(ref.part(), "report.json"), json_bytes(report), JSON),
     ]
-    for key, body, kind in uploads:
-        store.put(keys.staged(ref.unit(), key), body, kind)
+    store.put(keys.staged(ref.unit()), bundle(uploads), ZIP)
     result.outputs = [key for key, _, _ in uploads]
     return result
 
@@ -258,25 +257,19 @@ def _stage(
     extra: list[tuple[str, bytes, str]],
     lines_before: int = 0,
 ) -> list[str]:
-    """Stage a unit's quarantined rows, its counts (``extra``) and its predictions, one Parquet part per day;
-    return the keys they are published under (named by the raw key and slice: a new version replaces them)."""
+    """Stage a unit's quarantined rows, its counts (``extra``) and its predictions, one Parquet part per day, as
+    one bundle; return the keys they are published under (named by the raw key and slice: a new version replaces
+    them)."""
     part = ref.part()
-    uploads: list[tuple[str, bytes, str]] = list(extra)
+    uploads: list[Upload] = list(extra)
     if len(rejected):
         quoted = rejected.assign(line=rejected["line"] - lines_before)  # the piece's own lines, to quote them
         uploads.append((keys.quarantine(part, "rows.csv"), quarantine_csv(lines, quoted, lines_before), "text/csv"))
         reasons = rejected["reason"].str.split(":").str[0].value_counts().sort_index().to_dict()
         report = {"key": ref.key, "etag": ref.etag, "rows_rejected": len(rejected), "by_reason": reasons}
         uploads.append((keys.quarantine(part, "report.json"), json_bytes(report), JSON))
-    # Encode the next day's part while earlier ones upload: S3 round trips overlap the CPU work.
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        pending = [pool.submit(store.put, keys.staged(ref.unit(), key), body, kind) for key, body, kind in uploads]
-        for day, rows in by_date(scored):
-            key = keys.prediction_part(day, part)
-            uploads.append((key, b"", PARQUET))
-            pending.append(pool.submit(store.put, keys.staged(ref.unit(), key), parquet_bytes(rows), PARQUET))
-        for future in pending:
-            future.result()  # an upload that failed after its retries fails the unit (no result)
+    uploads += [(keys.prediction_part(day, part), parquet_bytes(rows), PARQUET) for day, rows in by_date(scored)]
+    store.put(keys.staged(ref.unit()), bundle(uploads), ZIP)  # failing after its retries fails the unit (no result)
     return [key for key, _, _ in uploads]
 
 

@@ -107,14 +107,5 @@ class S3Store:
             raise
         return str(answer["ETag"]).strip('"')
 
-    def copy(self, source: str, key: str) -> None:
-        """Copy ``source`` to ``key`` with its content type (S3 copies it: no byte passes through this process)."""
-        try:
-            self.client.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source})
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in {"NoSuchKey", "404"}:
-                raise NotFound(source) from None
-            raise
-
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
