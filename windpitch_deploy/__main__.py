@@ -1,9 +1,9 @@
-"""``python -m windpitch_deploy dashboard|layer|pin|settings|iam-check ...``: see windpitch_deploy.dashboard, .layers,
-.built, .settings_doc and .iam_check."""
+"""``python -m windpitch_deploy dashboard|layer|pin|settings|iam-check|policy-lint ...``: see
+windpitch_deploy.dashboard, .layers, .built, .settings_doc, .iam_check and .policy_lint."""
 
 import sys
 
-from . import built, dashboard, iam_check, layers, settings_doc
+from . import built, dashboard, iam_check, layers, policy_lint, settings_doc
 
 if __name__ == "__main__":
     command = sys.argv[1:2]
@@ -15,4 +15,6 @@ if __name__ == "__main__":
         sys.exit(settings_doc.main(sys.argv[2:]))
     if command == ["iam-check"]:
         sys.exit(iam_check.main(sys.argv[2:]))
+    if command == ["policy-lint"]:
+        sys.exit(policy_lint.main(sys.argv[2:]))
     sys.exit(dashboard.main())

@@ -6,8 +6,7 @@ under exactly the policy SAM's translation of template.yaml gives its role.
   resource the grant covered. By default one grant per statement of every role (s3:PutObject among them), both
   of the PreTraffic hook's, and a managed policy of each kind; ``IAM_CHECK_SWEEP=all`` takes out every grant
   the committed run found needed, one at a time (docs/deploy-checks.md has the times);
-* the redundant grants (each allows only calls another grant allows) are the ones known, and the template's own
-  grant of BatchFailureQueue, taken away, leaves the check passing (SAM's policy for the destination remains).
+* the redundant grants (each allows only calls another grant allows) are the ones known.
 
 The functions load the synthetic model (tests/conftest.py), so this runs on a clean clone without the real data.
 """
@@ -28,16 +27,10 @@ BASIC = "managed: arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRo
 SQS_POLLING = "managed: arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
 # What a managed policy allows, as a denial names it once the policy is gone.
 MANAGED_ACTIONS = {BASIC: "logs:*", SQS_POLLING: "sqs:ReceiveMessage"}
-# Grants allowing the same calls as another grant (the report's "redundant"): SAM adds the on-failure
-# destination's own policy (BatchFunctionEventInvokeConfigOnFailureSQSPolicy) beside the template's
-# SQSSendMessagePolicy for BatchFailureQueue; and for WorkerFunction, the SQS event source's managed policy
-# (AWSLambdaSQSQueueExecutionRole) allows the logs calls AWSLambdaBasicExecutionRole does (SAM attaches both).
-FAILURE_QUEUE = "arn:aws:sqs:${AWS::Region}:${AWS::AccountId}:${BatchFailureQueue}"
-REDUNDANT = {
-    ("BatchFunction", f"sqs:SendMessage {FAILURE_QUEUE}"),
-    ("BatchFunction", f"sqs:SendMessage* {FAILURE_QUEUE}"),
-    ("WorkerFunction", BASIC),
-}
+# Grants allowing the same calls as another grant (the report's "redundant"): for WorkerFunction, the SQS event
+# source's managed policy (AWSLambdaSQSQueueExecutionRole) allows the logs calls AWSLambdaBasicExecutionRole does
+# (SAM attaches both). The template no longer grants BatchFailureQueue beside SAM's destination policy.
+REDUNDANT = {("WorkerFunction", BASIC)}
 
 
 def translated() -> dict[str, iam_check.Function]:
@@ -116,16 +109,6 @@ def test_taking_a_needed_grant_away_fails_naming_the_action_and_the_resource(
     ]
     assert named, f"no denial names {action} on {resource}:\n{report.render()}"
     assert f"DENIED {named[0]['action']} on {named[0]['resource']}" in report.render()
-
-
-def test_the_templates_grant_of_the_failure_queue_can_go(
-    moto: iam_check.Moto, synthetic_model_dir: Path, tmp_path: Path
-) -> None:
-    """Redundant, taken away: SAM's own policy for the on-failure destination still lets Lambda send there."""
-    grant = ("BatchFunction", f"sqs:SendMessage* {FAILURE_QUEUE}")
-    report = iam_check.check(synthetic_model_dir, moto=moto, remove=grant, work=tmp_path)
-    assert report.passed, report.render()
-    assert not report.denials
 
 
 def test_the_baseline_only_shrinks(committed: iam_check.Report, tmp_path: Path) -> None:

@@ -24,10 +24,11 @@ def body(lines: int, *, blank_every: int = 7) -> bytes:
 
 
 def fresh(data: bytes, ref: UnitRef, slice_lines: int) -> bytes:
-    """The slice read from the file's first line, as if no earlier slice was read in this thread."""
-    lines = data_lines(data, header=True)
-    header = next(lines)
-    return header + b"".join(list(lines)[ref.slice * slice_lines : (ref.slice + 1) * slice_lines])
+    """The slice as the file's text says it is: its header, then the slice's non-blank lines, each with a newline."""
+    text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    header, *lines = text.split(b"\n")
+    kept = [line + b"\n" for line in lines if line.strip()]
+    return header + b"\n" + b"".join(kept[ref.slice * slice_lines : (ref.slice + 1) * slice_lines])
 
 
 @pytest.mark.parametrize("compressed", [False, True])
@@ -64,6 +65,18 @@ def test_a_new_version_of_the_file_is_never_continued_from_the_old_one() -> None
     got = piece(new, UnitRef("raw/a.csv", "new", 1, 3), 10)
 
     assert got.data == fresh(new, UnitRef("raw/a.csv", "new", 1, 3), 10)
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 1 << 20])
+def test_lines_are_the_same_whatever_the_chunk_size(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from windpitch_batch import plan as planning
+
+    data = body(40) + b"\r\n\n  \nlast"
+    whole = list(data_lines(data, header=True))
+    split = planning._split
+    monkeypatch.setattr(planning, "_split", lambda stream: split(stream, size))
+    assert list(data_lines(data, header=True)) == whole
+    assert whole[0] == HEADER and whole[-1] == b"last\n" and all(line.endswith(b"\n") for line in whole)
 
 
 def test_a_bundle_gives_back_every_output_in_order_and_is_deterministic() -> None:

@@ -162,12 +162,8 @@ def _commit_run(
     for result in results:
         ledger.record(store, _entry(result, model, run_id, committed_at))
     supersede(store, results)
-    # The outputs upload while the dashboard's state is merged (the ledger names every unit already); the monitoring
-    # and the shadow comparison sum the counts among those outputs, so they wait for them.
-    with ThreadPoolExecutor(max_workers=1) as aside:
-        publishing = aside.submit(publish_outputs, store, results)
-        states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
-        publishing.result()
+    publish_outputs(store, results)
+    states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
     monitored = update_monitoring(store, model, states, config.monitoring, started)
     shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started)
     manifest = _manifest(run_id, model, config=config, started=started, finished=now(), results=results,

@@ -117,11 +117,28 @@ _CURSOR = threading.local()
 
 
 def data_lines(data: bytes, *, header: bool = False) -> Iterator[bytes]:
-    """The file's lines, streamed (gzip or not): the header first when asked, then each non-blank data line."""
+    """The file's lines, streamed (gzip or not): the header first when asked, then each non-blank data line, each
+    ending with a newline.
+
+    Read a megabyte at a time and split there (one C call a chunk, not a ``readline`` a line): counting and
+    slicing the 420,480-line backfill file took 0.3 s a pass line by line."""
     stream: io.BufferedIOBase = gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == GZIP_MAGIC else io.BytesIO(data)
-    first = stream.readline()
-    if header:
-        yield first
-    for line in stream:
-        if line.strip():
-            yield line if line.endswith(b"\n") else line + b"\n"
+    first = True
+    for line in _split(stream):
+        if first:
+            first = False
+            if header:
+                yield line + b"\n"
+        elif line.strip():
+            yield line + b"\n"
+
+
+def _split(stream: io.BufferedIOBase, size: int = 1 << 20) -> Iterator[bytes]:
+    """The stream's lines without their newline (a last line without one included, an empty end not)."""
+    rest = b""
+    while chunk := stream.read(size):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
