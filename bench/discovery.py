@@ -12,8 +12,9 @@ measured):
 
 * every raw file and its ledger entry (written by :func:`windpitch_batch.ledger.record`: the whole file as one
   unit, the outputs it published);
-* the monitoring counts of each file of the monitoring window's last 28 days (``monitoring/counts/``, which
-  every commit reads back), computed from the files' scored rows as the score stage computes them;
+* the monitoring counts of each file of the monitoring window's last 28 days (``monitoring/counts/``), computed
+  from the files' scored rows as the score stage computes them, and the daily sums the commits kept of them
+  (``monitoring/counts/daily/``, which every commit reads back: :mod:`windpitch_batch.daily`);
 * the turbines' dashboard states, merged from the same rows by the pipeline's own ``update_dashboard``.
 
 Predictions, manifests and counts older than the window are left out: no step of a scheduled run lists or reads
@@ -38,6 +39,7 @@ import hashlib
 import json
 import os
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,10 +54,11 @@ from moto.s3.models import s3_backends
 from windpitch.errors import DataError
 from windpitch.predict import load_model
 from windpitch.runtime import PitchModel
-from windpitch_batch import keys, ledger
+from windpitch_batch import daily, keys, ledger
 from windpitch_batch.commit import commit
 from windpitch_batch.config import BatchConfig
 from windpitch_batch.monitoring import count_uploads, unit_counts
+from windpitch_batch.outputs import json_bytes
 from windpitch_batch.plan import UnitRef
 from windpitch_batch.publish import update_dashboard
 from windpitch_batch.reconcile import reconcile
@@ -136,7 +139,24 @@ def score_recent(
         part = UnitRef(item.key, etags[item.key], 0, 1).part()
         by_day = unit_counts(scored.iloc[rows], inputs[rows], model, int(rejected_per_file[k]))
         uploads += [(key, body) for key, body, _ in count_uploads(part, by_day)]
-    return scored.assign(shadow_expected_deg=np.nan), uploads
+    return scored.assign(shadow_expected_deg=np.nan), uploads + daily_sums(uploads)
+
+
+def daily_sums(uploads: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The daily sums the commits that published these counts kept (windpitch_batch.daily's layout): each day's
+    parts, each part's days, and the marker that the bucket's counts are folded."""
+    prefix, by_day, days_of = keys.MONITORING_COUNTS, defaultdict(dict), {}
+    for key, body in uploads:
+        part = daily.parse(key)[1]  # type: ignore[index]
+        days = json.loads(body)["days"]
+        for day, counts in days.items():
+            by_day[day][part] = counts
+        days_of[part] = sorted(days)
+    return (
+        [(daily.day_key(prefix, day), json_bytes({"parts": parts})) for day, parts in by_day.items()]
+        + [(daily.index_key(prefix, part), json_bytes({"days": days})) for part, days in days_of.items()]
+        + [(daily.marker_key(prefix), json_bytes({"folded": "by the history's commits"}))]
+    )
 
 
 def lay(history: History, s3: Any, model: PitchModel, config: BatchConfig) -> None:

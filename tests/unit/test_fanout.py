@@ -252,8 +252,16 @@ def test_a_new_version_with_fewer_slices_replaces_every_output_of_the_old(
     stamps = pd.to_datetime(corrected["Date_time"], utc=True).dt.tz_convert("UTC")
     assert sorted(published["timestamp"]) == sorted(stamps)
     assert not [k for k in bucket_snapshot(s3, "quarantine/") if k.endswith("rows.csv")], "the old slice's rejects"
-    counts = list(bucket_snapshot(s3, "monitoring/counts/"))
+    counts = [k for k in bucket_snapshot(s3, "monitoring/counts/") if "/daily/" not in k]
     assert len(counts) == 2, counts
+    # The daily sums hold the new version's two slices only: the old version's other slices were taken out.
+    live = {k.rsplit("part-", 1)[1].removesuffix(".json") for k in counts}
+    sums = bucket_snapshot(s3, "monitoring/counts/daily/")
+    folded = {p for k, v in sums.items() if "/date=" in k for p in json.loads(v)["parts"]}
+    assert folded == live
+    assert {k.rsplit("/", 1)[1].removesuffix(".json") for k in sums if "/parts/" in k} == live
+    rows = sum(c["rows"] for k, v in sums.items() if "/date=" in k for c in json.loads(v)["parts"].values())
+    assert rows == 500
 
 
 def test_the_challenger_is_scored_in_shadow_by_the_workers_and_compared_by_the_aggregation(

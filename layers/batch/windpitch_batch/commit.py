@@ -35,7 +35,7 @@ import pandas as pd
 
 from windpitch.runtime import PitchModel
 
-from . import keys, ledger
+from . import daily, keys, ledger
 from .config import BatchConfig
 from .keys import digest
 from .leases import quietly, take_lease
@@ -164,8 +164,10 @@ def _commit_run(
     supersede(store, results)
     publish_outputs(store, results)
     states = update_dashboard(store, model, config, results, run_id=run_id, now=started, challenger=challenger)
-    monitored = update_monitoring(store, model, states, config.monitoring, started)
-    shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started)
+    outputs = [key for result in results for key in result.outputs]
+    monitored = update_monitoring(store, model, states, config.monitoring, started, outputs=outputs)
+    shadow = update_shadow(store, model, challenger, states, window_days=config.monitoring.window_days, now=started,
+                           outputs=outputs)  # fmt: skip
     manifest = _manifest(run_id, model, config=config, started=started, finished=now(), results=results,
                          states=states, left=left)  # fmt: skip
     if monitored is not None:
@@ -194,6 +196,8 @@ def supersede(store: S3Store, results: list[UnitResult]) -> None:
                 index = int(found.group(2)) if found and found.group(2) else 0
                 if index >= slices or (index in rewritten and output not in rewritten[index]):
                     quietly(store.delete, output)
+                    if counted := daily.parse(output):  # its counts leave the daily sums too
+                        daily.unfold(store, *counted)
 
 
 def _entry(result: UnitResult, model: PitchModel, run_id: str, committed_at: str) -> ledger.Entry:

@@ -3,7 +3,8 @@
 Per scored file and UTC day, the monitored inputs' values are counted into the model card's reference bins,
 one object per file under its last day (``monitoring/counts/date=D/part-<id>.json``, named by the raw key like
 the predictions: a new version of a file replaces its counts, a rerun rewrites the same bytes). Each run then
-sums the last ``window_days`` days of counts up to the newest data and publishes ``monitoring/latest.json``, a
+sums the last ``window_days`` days of counts up to the newest data (from the daily sums the commit keeps,
+:mod:`windpitch_batch.daily`: one GET a day) and publishes ``monitoring/latest.json``, a
 dated copy under ``monitoring/date=D/``, and ``dashboard/monitoring.json`` for the page::
 
     {"inputs": {"<field>": {"psi": float, "drifted": bool, "n": int}}, "turbines": {...},
@@ -13,7 +14,7 @@ dated copy under ``monitoring/date=D/``, and ``dashboard/monitoring.json`` for t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from windpitch.monitoring import MONITORED, MonitorSettings, input_drift, residu
 from windpitch.runtime import PitchModel
 from windpitch.schema import MODEL_INPUTS
 
-from . import keys
+from . import daily, keys
 from .outputs import json_bytes
 from .store import NotFound, S3Store
 
@@ -89,26 +90,42 @@ def window(states: dict[str, dict[str, Any]], days: int) -> list[str] | None:
     return [(end - pd.Timedelta(days=k)).strftime("%Y-%m-%d") for k in range(days)]
 
 
-def dated_counts(store: S3Store, prefix: str, days: list[str]) -> Iterator[tuple[str, Any]]:
-    """Each ``(day, counts)`` of the window's days, from the objects :func:`dated_upload` wrote under them."""
-    wanted = set(days)
+def dated_counts(store: S3Store, prefix: str, days: list[str], outputs: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """Each ``(day, counts)`` of the window's days: the committed units' counts (``outputs``) folded into the
+    daily sums first (:mod:`windpitch_batch.daily`), then one GET a day."""
+    daily.fold_outputs(store, prefix, outputs, days)
+    return daily.window_counts(store, prefix, days, legacy=per_file_counts(store, prefix, days))
+
+
+def per_file_counts(store: S3Store, prefix: str, days: list[str]) -> Iterator[tuple[str, str, Any]]:
+    """``(part, key, {day: counts})`` of the per-file objects :func:`dated_upload` wrote under the window's days:
+    what a bucket held before the daily sums (a listing a day, a GET a file)."""
     for listed in days:
         for obj in store.list(f"{prefix}date={listed}/"):
+            parsed = daily.parse(obj.key)
             try:
                 by_day = json.loads(store.get(obj.key)[0])["days"]
             except NotFound:
                 continue  # replaced meanwhile by a new version of its file
-            yield from ((day, counts) for day, counts in by_day.items() if day in wanted)
+            if parsed is not None:
+                yield parsed[1], obj.key, by_day
 
 
 def update_monitoring(
-    store: S3Store, model: PitchModel, states: dict[str, dict[str, Any]], settings: MonitorSettings, now: datetime
+    store: S3Store,
+    model: PitchModel,
+    states: dict[str, dict[str, Any]],
+    settings: MonitorSettings,
+    now: datetime,
+    *,
+    outputs: Iterable[str] = (),
 ) -> dict[str, Any] | None:
-    """Sum the window's counts, judge drift and the residuals' trends, publish; None before any data."""
+    """Sum the window's counts (``outputs``: the committed units', folded in first), judge drift and the
+    residuals' trends, publish; None before any data."""
     days = window(states, settings.window_days)
     if days is None:
         return None
-    totals = _sum_counts(store, days)
+    totals = _sum_counts(store, days, outputs)
     # A verdict needs half the window's days: two days of a 28-day window are weather, not drift.
     enough = len(totals["days"]) * 2 >= settings.window_days
     drift = input_drift(
@@ -144,9 +161,9 @@ def update_monitoring(
     return {"drifted": report["drifted"], "rows": report["rows"]}
 
 
-def _sum_counts(store: S3Store, days: list[str]) -> dict[str, Any]:
+def _sum_counts(store: S3Store, days: list[str], outputs: Iterable[str]) -> dict[str, Any]:
     totals: dict[str, Any] = {"rows": 0, "rejected": 0, "missing": 0, "inputs": {}, "months": {}, "days": set()}
-    for day, counts in dated_counts(store, COUNTS, days):
+    for day, counts in dated_counts(store, COUNTS, days, outputs):
         _add(totals, day, counts)
     return totals
 

@@ -16,6 +16,7 @@ and the reason: the dashboard and ``python -m windpitch model compare`` say so r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 
@@ -75,14 +76,16 @@ def update_shadow(
     *,
     window_days: int,
     now: datetime,
+    outputs: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Publish the comparison (or why there is none); return what the manifest records."""
+    """Publish the comparison (or why there is none); return what the manifest records. ``outputs``: the
+    committed units', whose sums are folded into the daily sums first."""
     if challenger is None:
         report: dict[str, Any] = {"status": "none", "live": {"version": live.info.version}}
     elif challenger.model is None:
         report = {"status": "refused", "live": {"version": live.info.version}, "challenger": challenger.as_dict()}
     else:
-        report = _comparison(store, live, challenger, states, window_days=window_days, now=now)
+        report = _comparison(store, live, challenger, states, window_days=window_days, now=now, outputs=outputs)
     body = json_bytes(report)
     store.put(f"{SHADOW}latest.json", body, "application/json")
     store.put(keys.dashboard("shadow.json"), body, "application/json", cache_control=keys.SHORT_CACHE)
@@ -101,12 +104,13 @@ def _comparison(
     *,
     window_days: int,
     now: datetime,
+    outputs: Iterable[str],
 ) -> dict[str, Any]:
     version = str(challenger.version)
     today = pd.Timestamp(now).normalize()  # before any data: the window ends today, and holds nothing
     days = window(states, window_days) or [(today - pd.Timedelta(days=k)).strftime("%Y-%m-%d")
                                            for k in range(window_days)]  # fmt: skip
-    sums = _window_sums(store, version, days)
+    sums = _window_sums(store, version, days, outputs)
     compared = {(day, turbine) for day, by_turbine in sums.items() for turbine in by_turbine}
     events = {
         name: _events_on(state, compared, name)
@@ -163,9 +167,9 @@ def _events_on(
     return kept(state.get("events", [])), kept(state.get("shadow_events", []))
 
 
-def _window_sums(store: S3Store, version: str, days: list[str]) -> dict[str, dict[str, Any]]:
+def _window_sums(store: S3Store, version: str, days: list[str], outputs: Iterable[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for day, by_turbine in dated_counts(store, counts_prefix(version), days):
+    for day, by_turbine in dated_counts(store, counts_prefix(version), days, outputs):
         for turbine, group in by_turbine.items():
             out.setdefault(day, {})[turbine] = add_sums(out.get(day, {}).get(turbine, empty_sums()), group)
     return out
