@@ -14,12 +14,12 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
 from .columns import judge_records
-from .errors import FieldError, InvalidRecord
+from .errors import FieldError, InvalidRecord, listed
 from .records import ParsedRecord, parse_record
 from .runtime import PitchModel
 
@@ -64,10 +64,38 @@ class Rejected:
     ok = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": False, "errors": [e.as_dict() for e in self.errors]}
+        """Its errors as an answer lists them (:func:`windpitch.errors.listed`: bounded whatever the record)."""
+        return {"ok": False, "errors": [e.as_dict() for e in listed(self.errors)]}
 
 
 Result = Prediction | Rejected
+
+# The errors one answer lists across its records: past it, a rejected record is answered with its count only, so
+# 10,000 records of 20 bad fields each answer about 1 MB, not 18 MB (over Lambda's 6 MB response limit).
+MAX_LISTED_PER_ANSWER: Final = 1_000
+
+
+def bounded(results: list[Result], budget: int = MAX_LISTED_PER_ANSWER) -> list[Result]:
+    """``results`` with the rejected records past ``budget`` listed errors answered by their count.
+
+    Example:
+        >>> bad = Rejected((FieldError("P_avg", "not finite"), FieldError("Ws_avg", "not finite")))
+        >>> [r.as_dict()["errors"] for r in bounded([bad, bad], budget=3)][1]
+        [{'field': 'record', 'reason': '2 errors, not listed: one answer lists at most 3'}]
+    """
+    out: list[Result] = []
+    left = budget
+    for result in results:
+        if isinstance(result, Rejected):
+            shown = len(listed(result.errors))
+            if shown > left:
+                reason = f"{len(result.errors):,} errors, not listed: one answer lists at most {budget:,}"
+                out.append(Rejected((FieldError("record", reason),)))
+                left = 0
+                continue
+            left -= shown
+        out.append(result)
+    return out
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 import windpitch
-from windpitch.predict import Prediction
+from windpitch.predict import Prediction, bounded
 
 from .encoding import encode_response
 from .errors import ApiError
@@ -109,6 +109,7 @@ def post_predict(body: Annotated[PredictRequest, Body()] = None) -> dict[str, An
     model = windpitch.load_model()
     results = windpitch.predict(records, model)
     _count(started, results, model)
+    results = bounded(results)  # the answer's size bounded whatever the request's mistakes
     # Encoded here, record by record from shared pieces: the bytes Powertools would write for the response as a
     # dict (windpitch_api.encoding; tested byte for byte), 1.6 → 0.6 ms for 1,000 records. Typed as the dict
     # it encodes, for the OpenAPI document.
