@@ -1,4 +1,4 @@
-// Build the static dashboard into dist/: our sources, uPlot from node_modules (pinned by package-lock.json,
+// Build the static dashboard into dist/: our sources, uPlot and Swagger UI from node_modules (pinned by package-lock.json,
 // no CDN at run time), the model export and the SCADA schema. config.json is written at deploy or local start.
 //   node build.mjs --model ../layers/model/windpitch/artifacts/model.json --schema schema.json [--out dist]
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -27,6 +27,12 @@ mkdirSync(join(out, "vendor"), { recursive: true });
 for (const file of readdirSync(join(here, "src"))) copyFileSync(join(here, "src", file), join(out, file));
 for (const file of ["uPlot.iife.min.js", "uPlot.min.css"]) copyFileSync(join(uplot, file), join(out, "vendor", file));
 copyFileSync(join(here, "node_modules", "uplot", "LICENSE"), join(out, "vendor", "uPlot.LICENSE"));
+// Swagger UI for docs.html: the API's /docs redirects there rather than answer 1.7 MB from a Lambda.
+const swagger = join(here, "node_modules", "swagger-ui-dist");
+mkdirSync(join(out, "vendor", "swagger-ui"));
+for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE", "NOTICE"]) {
+  copyFileSync(join(swagger, file), join(out, "vendor", "swagger-ui", file));
+}
 copyFileSync(inputs.model, join(out, "model.json"));
 copyFileSync(inputs.schema, join(out, "schema.json"));
 console.log(`dashboard built into ${out}`);

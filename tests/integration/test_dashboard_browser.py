@@ -219,6 +219,21 @@ def test_the_page_still_works_when_the_api_is_down(stack: dict[str, str], page: 
     assert unexpected == []
 
 
+def test_the_api_reference_is_served_beside_the_dashboard(stack: dict[str, str], page: Any) -> None:
+    """The API's /docs redirects to docs.html, which renders Swagger UI on the API's own document."""
+    import requests
+
+    answer = requests.get(f"{stack['api']}/docs", timeout=30, allow_redirects=False)
+    assert answer.status_code == 302 and len(answer.content) < 64 * 1024
+    assert answer.headers["Location"] == f"{stack['dashboard']}docs.html"
+    page.goto(answer.headers["Location"])
+    page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+    paths = {p.inner_text().strip() for p in page.locator(".opblock-summary-path").all()}
+    assert {"/health", "/predict"} <= paths
+    assert page.locator(".servers select option").first.inner_text().startswith(stack["api"]), "try it calls the API"
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_readable_on_a_phone(stack: dict[str, str], browser: Any) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     phone = context.new_page()

@@ -260,11 +260,17 @@ def test_the_committed_openapi_document_is_up_to_date() -> None:
     assert OPENAPI_FILE.read_text() == render(), "run: python -m windpitch_api.openapi"
 
 
-def test_swagger_ui_is_served_without_a_cdn(functions: dict[str, Any]) -> None:
-    status, page, _ = call(functions, "predict", api_event("openapi_get", path="/docs"))
-    assert status == 200
-    assert "SwaggerUIBundle" in page and "windpitch API" in page
-    assert "unpkg.com" not in page and "jsdelivr" not in page
+def test_docs_redirect_to_swagger_ui_beside_the_dashboard(
+    functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The function answers a redirect of a few hundred bytes (Swagger UI is 1.7 MB: the dashboard serves it)."""
+    status, page, headers = call(functions, "predict", api_event("openapi_get", path="/docs"))
+    assert status == 302
+    assert headers["Location"] in ("http://127.0.0.1:8080/docs.html", ["http://127.0.0.1:8080/docs.html"])
+    assert len(page.encode()) < 64 * 1024 and "openapi.json" in page
+    monkeypatch.setenv("WINDPITCH_DOCS_URL", "https://d1.cloudfront.net/docs.html")
+    _, _, headers = call(functions, "predict", api_event("openapi_get", path="/docs"))
+    assert "https://d1.cloudfront.net/docs.html" in str(headers["Location"])
 
 
 def test_an_integer_beyond_any_float_is_rejected_not_a_500(functions: dict[str, Any], lambda_context: Any) -> None:

@@ -217,6 +217,7 @@ def test_the_apis_are_throttled_and_log_access(name: str) -> None:
     )
     # The stage waits for the account's logging role when this stack creates it: its description names it.
     assert "ApiGatewayAccount" in str(props(name)["Description"]["Fn::If"][1])
+    assert props(name)["MinimumCompressionSize"] == 1024, "answers over 1 KB gzipped for clients that accept it"
 
 
 def test_the_batch_failure_path_is_encrypted_and_alarmed() -> None:

@@ -207,6 +207,13 @@ ALLOWED_ORIGIN = Setting(
     "the origin browsers may call the API from (CORS): the dashboard's",
     ("PredictFunction", "HealthFunction", "ClientPredictFunction"),
 )
+DOCS_URL = Setting(
+    "WINDPITCH_DOCS_URL",
+    "http://127.0.0.1:8080/docs.html",
+    _text,
+    "where the API's /docs redirects: Swagger UI served as static files beside the dashboard",
+    ("PredictFunction",),
+)
 NEW_VERSION = Setting(
     "NEW_VERSION",
     "",

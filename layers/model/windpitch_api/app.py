@@ -8,6 +8,7 @@ used, and 500 (with the request's correlation id, never a stack trace) for a fau
 from __future__ import annotations
 
 import functools
+import html
 import json
 from pathlib import Path
 from typing import Any, Final
@@ -66,7 +67,11 @@ def create_app(*routers: Router, enable_validation: bool = False) -> APIGatewayR
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui():
-        return Response(status_code=200, content_type="text/html; charset=utf-8", body=_swagger_page())
+        # Swagger UI is 1.7 MB: served as static files beside the dashboard (docs.html), not by this function.
+        target = settings.DOCS_URL.read()
+        page = f'<!doctype html><title>windpitch API reference</title><p><a href="{html.escape(target)}">The API reference</a>; the document: <a href="openapi.json">openapi.json</a>.'  # noqa: E501
+        return Response(status_code=302, content_type="text/html; charset=utf-8", body=page,
+                        headers={"Location": target})  # fmt: skip
 
     @app.not_found
     def not_found(_exc: Exception) -> Response:
@@ -108,18 +113,3 @@ def _openapi_text() -> str:
     except ModelUnavailable:
         return json.dumps(document)  # /health and /predict say why; the document still describes the API
     return json.dumps(for_farm(document, farm))
-
-
-@functools.cache
-def _swagger_page() -> str:
-    """Swagger UI with Powertools' bundled assets inlined (no CDN), on the prebuilt document."""
-    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html  # noqa: PLC0415
-
-    assets = Path(generate_swagger_html.__code__.co_filename).parent
-    return generate_swagger_html(
-        spec=_openapi_text(),
-        swagger_js=(assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
-        swagger_css=(assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
-        swagger_base_url="",
-        oauth2_config=None,
-    )
