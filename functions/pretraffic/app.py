@@ -39,6 +39,6 @@ def report(deployment: str, execution: str, status: str) -> None:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    outcome = run_hook(event, invoke, report, read_card(default_model_dir()))
+    outcome = run_hook(event, invoke, report, lambda: read_card(default_model_dir()))
     logger.info("pre-traffic check", extra={"outcome": outcome, "new_version": settings.NEW_VERSION.read()})
     return outcome

@@ -51,7 +51,7 @@ def test_a_version_serving_this_model_and_answering_its_golden_records_passes(
     card = read_card(use_synthetic_model)
     assert len(card["golden"]["records"]) >= 12, "held-out rows across the power bands"
     client, stub = codedeploy_expecting("Succeeded")
-    outcome = run_hook(EVENT, new_version(functions), report_with(client), card)
+    outcome = run_hook(EVENT, new_version(functions), report_with(client), lambda: card)
     assert outcome == {"status": "Succeeded", "problems": [], "model_version": card["version"]}
     stub.assert_no_pending_responses()
 
@@ -68,7 +68,7 @@ def test_a_version_serving_another_model_fails_the_deployment(
         "golden": {**card["golden"], "expected_pitch_deg": [p + 0.5 for p in expected]},
     }
     client, stub = codedeploy_expecting("Failed")
-    outcome = run_hook(EVENT, new_version(functions), report_with(client), other)
+    outcome = run_hook(EVENT, new_version(functions), report_with(client), lambda: other)
     assert outcome["status"] == "Failed"
     assert (
         outcome["problems"][0]
@@ -84,7 +84,7 @@ def test_a_card_without_golden_records_fails_without_asking_the_version() -> Non
     def never(_: dict[str, Any]) -> dict[str, Any]:
         raise AssertionError("the version must not be invoked")
 
-    outcome = run_hook(EVENT, never, report_with(client), {"version": "v1"})
+    outcome = run_hook(EVENT, never, report_with(client), lambda: {"version": "v1"})
     assert outcome["problems"] == ["the model card has no golden records: it fails its checks"]
     stub.assert_no_pending_responses()
 
@@ -96,9 +96,44 @@ def test_a_version_that_cannot_load_its_model_fails(functions: dict[str, Any], u
     def broken(event: dict[str, Any]) -> dict[str, Any]:
         return {"statusCode": 503, "body": json.dumps({"error": "model unavailable", "details": []})}
 
-    outcome = run_hook(EVENT, broken, report_with(client), card)
+    outcome = run_hook(EVENT, broken, report_with(client), lambda: card)
     assert outcome["problems"][:2] == [
         "GET /health answered 503: model unavailable",
         "POST /predict of the golden records answered 503",
     ]
+    stub.assert_no_pending_responses()
+
+
+def test_a_refused_invoke_is_reported_failed_not_left_hanging(use_synthetic_model: Path) -> None:
+    """The hook's own failure (here Lambda refusing the invoke) is reported Failed with its reason."""
+    from botocore.exceptions import ClientError
+
+    card = read_card(use_synthetic_model)
+    client, stub = codedeploy_expecting("Failed")
+
+    def refused(_: dict[str, Any]) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "Invoke")
+
+    outcome = run_hook(EVENT, refused, report_with(client), lambda: card)
+    assert outcome["status"] == "Failed"
+    assert outcome["problems"] == [
+        "the hook could not check the new version: ClientError: An error occurred (AccessDeniedException) when "
+        "calling the Invoke operation: not authorized"
+    ]
+    stub.assert_no_pending_responses()
+
+
+def test_an_unreadable_model_card_is_reported_failed(tmp_path: Path) -> None:
+    from windpitch.errors import ModelUnavailable
+
+    client, stub = codedeploy_expecting("Failed")
+
+    def unreadable() -> dict[str, Any]:
+        return read_card(tmp_path)  # no card there
+
+    outcome = run_hook(EVENT, lambda _: {}, report_with(client), unreadable)
+    assert outcome["status"] == "Failed" and outcome["model_version"] is None
+    assert outcome["problems"][0].startswith("the hook could not check the new version: ")
+    with pytest.raises((ModelUnavailable, OSError, ValueError)):
+        unreadable()
     stub.assert_no_pending_responses()

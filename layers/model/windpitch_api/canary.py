@@ -71,16 +71,44 @@ def check(health: dict[str, Any], golden: dict[str, Any], card: dict[str, Any]) 
 
 
 def run_hook(
-    event: dict[str, Any], invoke: Invoke, report: Callable[[str, str, str], None], card: dict[str, Any]
+    event: dict[str, Any],
+    invoke: Invoke,
+    report: Callable[[str, str, str], None],
+    read_card: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Check the new version and report to CodeDeploy; returns what was found (also logged by the handler)."""
+    """Check the new version and report to CodeDeploy; returns what was found (also logged by the handler).
+
+    Anything that stops the check itself (the card unreadable, the invoke refused or failing) is reported as
+    ``Failed`` with its reason: a hook that reported nothing would leave the deployment hanging until CodeDeploy's
+    timeout. Only an event without CodeDeploy's ids, or the report itself failing, leaves nothing to report to.
+
+    Example:
+        >>> reported = []
+        >>> def refused(_event):
+        ...     raise PermissionError("not authorized to invoke the new version")
+        >>> run_hook({"DeploymentId": "d", "LifecycleEventHookExecutionId": "h"}, refused,
+        ...          lambda *args: reported.append(args), lambda: {"version": "v1", "golden": {"records": [{}]}})
+        ... # doctest: +ELLIPSIS
+        {'status': 'Failed', 'problems': ['the hook could not check the new version: PermissionError: not ...'], ...}
+        >>> reported
+        [('d', 'h', 'Failed')]
+    """
+    deployment, execution = event["DeploymentId"], event["LifecycleEventHookExecutionId"]
+    card: dict[str, Any] = {}
+    try:
+        card = read_card()
+        problems = _problems(invoke, card)
+    except Exception as exc:  # any failure of the check is the deployment's failure, and is reported
+        problems = [f"the hook could not check the new version: {type(exc).__name__}: {exc}"]
+    status = "Failed" if problems else "Succeeded"
+    report(deployment, execution, status)
+    return {"status": status, "problems": problems, "model_version": card.get("version")}
+
+
+def _problems(invoke: Invoke, card: dict[str, Any]) -> list[str]:
     golden = card.get("golden")
     if not isinstance(golden, dict) or not golden.get("records"):
-        problems = ["the model card has no golden records: it fails its checks"]
-    else:
-        health = ask(invoke, proxy_event("GET", "/health"))
-        answers = ask(invoke, proxy_event("POST", "/predict", {"records": golden["records"]}))
-        problems = check(health, answers, card)
-    status = "Failed" if problems else "Succeeded"
-    report(event["DeploymentId"], event["LifecycleEventHookExecutionId"], status)
-    return {"status": status, "problems": problems, "model_version": card.get("version")}
+        return ["the model card has no golden records: it fails its checks"]
+    health = ask(invoke, proxy_event("GET", "/health"))
+    answers = ask(invoke, proxy_event("POST", "/predict", {"records": golden["records"]}))
+    return check(health, answers, card)
