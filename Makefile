@@ -114,7 +114,7 @@ promote: $(STAMP)  ## put a published model live: make promote VERSION=v BUCKET=
 	$(PY) -m windpitch model fetch $(VERSION) --out $(ARTIFACTS) --bucket $(BUCKET)
 	touch $(CARD)  # the fetched model is the one to build: newer than the sources, so make will not retrain over it
 	$(MAKE) --no-print-directory build ARCH=$(ARCH)  # its template is pinned to ARCH: samconfig's overrides stay whole
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam deploy --config-env $(CONFIG_ENV) --no-confirm-changeset --template-file $(LAMBDA_OUT)/build/template.yaml
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam deploy --config-env $(CONFIG_ENV) --template-file $(LAMBDA_OUT)/build/template.yaml
 	$(MAKE) --no-print-directory publish-dashboard STACK=$(STACK)
 	$(PY) -m windpitch model challenger --clear --bucket $(BUCKET)
 

@@ -102,7 +102,7 @@ def test_train_publish_compare_and_fetch_as_commands(
     steps = [line for line in plan.splitlines() if "windpitch model" in line or "sam deploy" in line]
     assert [s.split("python ", 1)[-1].split("/sam ", 1)[-1] for s in steps] == [
         f"-m windpitch model fetch {version} --out layers/model/windpitch/artifacts --bucket {BUCKET}",
-        "deploy --config-env prod --no-confirm-changeset --template-file .aws-sam/build/template.yaml",
+        "deploy --config-env prod --template-file .aws-sam/build/template.yaml",  # samconfig confirms the change set
         f"-m windpitch model challenger --clear --bucket {BUCKET}",
     ]
     # On Graviton: the arm64 build, pinned to arm64, is the one deployed.

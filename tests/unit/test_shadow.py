@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import BUCKET, bucket_snapshot, edited_model, scada_bytes
 from tests.unit.test_batch_run import FLEET4, day_files, read_predictions, two_days
+from windpitch.artifacts import PIPELINE_FILE
 from windpitch.runtime import PitchModel
 from windpitch.shadow import BINS, EDGES, error_sums, match_events, quantile, summarise
 from windpitch_batch import registry
@@ -136,9 +137,14 @@ def test_the_pointer_refuses_what_would_not_load(store: S3Store) -> None:
 
 def test_fetch_copies_a_verified_version(store: S3Store, synthetic_challenger_dir: Path, tmp_path: Path) -> None:
     version = registry.publish(store, synthetic_challenger_dir, NOW)["version"]
+    (tmp_path / "layer").mkdir()
+    (tmp_path / "layer" / PIPELINE_FILE).write_bytes(b"an earlier training's pickle")
     fetched = registry.fetch_to(store, version, tmp_path / "layer")
     assert fetched.info.version == version
     assert (tmp_path / "layer" / "model.json").read_bytes() == (synthetic_challenger_dir / "model.json").read_bytes()
+    # Never a pickle from the bucket (unpickling runs its code), and none left from another model.
+    assert not (tmp_path / "layer" / PIPELINE_FILE).exists()
+    assert store.get(f"models/{version}/{PIPELINE_FILE}"), "published with it: only the deployment leaves it"
 
 
 # --- The batch, scoring both ----------------------------------------------------------------------------

@@ -433,6 +433,15 @@ def test_the_detector_and_monitoring_parameters_leave_the_defaults_to_the_code(n
     assert readers and all(environment(f)[variable] == {"Ref": name} for f in readers)
 
 
+def test_every_deploy_shows_its_change_set_first() -> None:
+    """Production (and every environment) confirms the change set: nothing in the Makefile skips it."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    deploys = {env: c["deploy"]["parameters"] for env, c in config.items() if isinstance(c, dict) and "deploy" in c}
+    assert "prod" in deploys
+    assert all(parameters.get("confirm_changeset") is True for parameters in deploys.values()), deploys
+    assert "no-confirm-changeset" not in (ROOT / "Makefile").read_text()
+
+
 def test_samconfig_overrides_only_parameters_the_template_accepts() -> None:
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
     for env, commands in config.items():

@@ -32,6 +32,9 @@ from .store import Conflict, NotFound, S3Store
 MODELS: Final = keys.MODELS
 POINTER: Final = f"{MODELS}challenger.json"
 FILES: Final = (CARD_FILE, EXPORT_FILE, PIPELINE_FILE, PLOT_FILE)
+# What a deployment takes from the registry: never the pickle. Unpickling a downloaded file runs whatever code it
+# holds, and the layer serves the numpy export, verified against the card's digest, not the pipeline.
+DEPLOYED: Final = (CARD_FILE, EXPORT_FILE, PLOT_FILE)
 CONTENT_TYPES: Final = {".json": "application/json", ".png": "image/png"}
 
 
@@ -156,13 +159,15 @@ def load(store: S3Store, version: str) -> PitchModel:
 
 
 def fetch_to(store: S3Store, version: str, out: Path) -> PitchModel:
-    """Copy ``version`` into the folder ``out`` (what a deployment packs into the layer): each file read once,
-    and nothing written unless the model verifies."""
-    files = _files(store, version, FILES)
+    """Copy ``version``'s card, export and plot into the folder ``out`` (what a deployment packs into the layer):
+    each file read once, nothing written unless the model verifies, and never its pickled pipeline (a pipeline
+    left in ``out`` by an earlier training is removed: it belongs to another model)."""
+    files = _files(store, version, DEPLOYED)
     model = _verified(store, version, files)
     out.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (out / name).write_bytes(data)
+    (out / PIPELINE_FILE).unlink(missing_ok=True)
     return model
 
 
