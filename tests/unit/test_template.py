@@ -433,6 +433,31 @@ def test_the_detector_and_monitoring_parameters_leave_the_defaults_to_the_code(n
     assert readers and all(environment(f)[variable] == {"Ref": name} for f in readers)
 
 
+def test_api_gateways_own_errors_are_valid_json_in_the_apis_shape() -> None:
+    """$context.error.messageString is already a quoted JSON string (AWS's own example writes it unquoted): the
+    templates give valid JSON for a throttled or oversized request, with the API's error shape."""
+    responses = TEMPLATE["Globals"]["Api"]["GatewayResponses"]
+    message = json.dumps('Rate exceeded "now"')  # what API Gateway substitutes: a JSON string, quotes escaped
+    for name in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        template = responses[name]["ResponseTemplates"]["application/json"]
+        rendered = template.replace("$context.error.messageString", message).replace("$context.requestId", "r-1")
+        body = json.loads(rendered)
+        assert body["error"] == 'Rate exceeded "now"' and body["details"] == []
+
+
+def test_only_this_stacks_bucket_may_notify_the_units_queue() -> None:
+    """The queue policy names the bucket by the name CloudFormation generates (<stack>-databucket-<suffix>, lower
+    case, the stack's name kept whole while it is short): every stack samconfig deploys fits that."""
+    [allow] = [s for s in props("UnitsQueuePolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    pattern = allow["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert pattern == "arn:${AWS::Partition}:s3:::${AWS::StackName}-databucket-*"
+    assert "BucketName" not in props("DataBucket"), "a generated name: the pattern above is what it looks like"
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    stacks = {c["deploy"]["parameters"]["stack_name"] for c in config.values() if isinstance(c, dict) and "deploy" in c}
+    assert stacks and all(re.fullmatch(r"[a-z0-9-]{1,30}", name) for name in stacks), stacks
+
+
 def test_every_deploy_shows_its_change_set_first() -> None:
     """Production (and every environment) confirms the change set: nothing in the Makefile skips it."""
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
