@@ -8,7 +8,8 @@ The layers' Makefiles (``sam build``, BuildMethod: makefile) call this; ``make b
 
 1. **Wheels that fit the runtime's glibc.** pip takes one ``--platform`` per tag and does not expand
    ``manylinux_2_34`` to the older tags a glibc 2.34 system also loads, so every tag from the runtime's glibc
-   down to 2.17 is listed. Exactly the pinned list, ``--no-deps``: nothing arrives that was not chosen.
+   down to 2.17 is listed. Exactly the pinned list, ``--no-deps``: nothing arrives that was not chosen; and
+   ``--require-hashes``: each wheel is the file whose SHA-256 the pins list (:mod:`windpitch_deploy.wheel_hashes`).
 2. **The project's packages** copied beside them, and what serves no request pruned (test suites).
 3. **Bytecode compiled by the runtime's own Python.** ``/opt`` is read-only on Lambda, so without ``.pyc``
    every cold start compiles numpy again (about 0.45 s instead of 0.1 s). A ``.pyc`` is only read by the
@@ -81,8 +82,9 @@ def install_wheels(
 ) -> None:
     """The pinned list, exactly, as wheels for ``python`` on ``arch`` (no dependencies pulled in)."""
     tags = [arg for tag in platform_tags(python, arch, glibc) for arg in ("--platform", tag)]
+    # --require-hashes: the pins carry each wheel's SHA-256 (windpitch_deploy.wheel_hashes); another file is refused.
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:",
-               "--implementation", "cp", "--python-version", python, *tags,
+               "--require-hashes", "--implementation", "cp", "--python-version", python, *tags,
                "--target", str(into), "-r", str(requirements)]  # fmt: skip
     if subprocess.run(command, check=False).returncode != 0:  # noqa: S603
         raise LayerBuildError(f"pip found no wheels of {requirements} for {_runtime(python).name} on {arch}")

@@ -115,3 +115,34 @@ def test_without_that_python_or_docker_the_build_says_what_to_install(
     monkeypatch.setattr(layers, "CACHE", tmp_path / "cache")
     with pytest.raises(LayerBuildError, match=r"compiled by Python 3\.99.*make docker-tools\) or python3\.99"):
         compile_bytecode(tmp_path, "3.99")
+
+
+def test_every_layer_pin_carries_its_wheels_hashes(capsys: pytest.CaptureFixture[str]) -> None:
+    from windpitch_deploy import wheel_hashes
+
+    assert wheel_hashes.main(["--check"]) == 0, capsys.readouterr().out
+    for path in wheel_hashes.REQUIREMENTS:
+        text = path.read_text()
+        assert wheel_hashes.pins(text) and not wheel_hashes.unhashed(text), path
+    assert wheel_hashes.unhashed("numpy==2.4.6 \\\n    --hash=sha256:" + "a" * 64 + "\npandas==2.3.3\n") == [
+        "pandas==2.3.3"
+    ]
+
+
+def test_a_wheel_whose_hash_is_not_the_pinned_one_is_refused(tmp_path: Path) -> None:
+    """pip --require-hashes: the file must be the one whose SHA-256 the pins list (a replaced wheel is refused)."""
+    from windpitch_deploy import wheel_hashes
+    from windpitch_deploy.layers import install_wheels
+
+    deps = (ROOT / "layers" / "deps" / "requirements.txt").read_text()
+    [(name, version)] = [p for p in wheel_hashes.pins(deps) if p[0] == "jmespath"]
+    forged = tmp_path / "requirements.txt"
+    forged.write_text(f"{name}=={version} --hash=sha256:{'0' * 64}\n")
+    with pytest.raises(LayerBuildError, match="pip found no wheels"):
+        install_wheels(forged, tmp_path / "python", "3.13", "x86_64")
+    assert not list((tmp_path / "python").glob("jmespath*")), "nothing installed"
+
+    honest = tmp_path / "honest.txt"
+    honest.write_text(deps[deps.index(f"{name}=={version}") :])  # its pin and hash, the file's last
+    install_wheels(honest, tmp_path / "python", "3.13", "x86_64")
+    assert list((tmp_path / "python").glob("jmespath*")), "the pinned file, with its hash, installs"
