@@ -72,7 +72,8 @@ sam-build = LAMBDA_ARCH=$(2) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam
 build: $(STAMP) model  ## sam build for Lambda: python3.13 layers (manylinux ≤ glibc 2.34, bytecode compiled), ARCH=arm64
 	@if [ -f $(CARD) ]; then \
 		LAMBDA_PYTHON=$(LAMBDA_PYTHON) $(call sam-build,$(LAMBDA_OUT),$(ARCH)) && \
-		$(PY) -m windpitch_deploy pin $(LAMBDA_OUT)/build/template.yaml Architecture=$(ARCH); \
+		$(PY) -m windpitch_deploy pin $(LAMBDA_OUT)/build/template.yaml Architecture=$(ARCH) && \
+		$(PY) -m windpitch_deploy pin $(LAMBDA_OUT)/build/template.yaml --model; \
 	else \
 		echo "build: skipped, no trained model (see README: Data)"; \
 	fi

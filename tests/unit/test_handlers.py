@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LambdaContext, api_event
+from tests.conftest import ROOT, LambdaContext, api_event
 from windpitch.artifacts import EXPORT_FILE, MODEL_DIR_ENV, PIPELINE_FILE
 from windpitch.predict import load_model
 
@@ -64,6 +64,47 @@ def test_health_is_503_with_the_reason_when_the_model_is_corrupt(
     assert "integrity check failed" in body["details"][0]["reason"]
     status, body, _ = call(functions, "predict", api_event("predict_get_ws1"))
     assert status == 503
+
+
+def test_a_model_other_than_the_pinned_one_is_refused_and_health_says_why(
+    functions: dict[str, Any], use_synthetic_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deployment pins its model's export digest (ModelExportSha256): a consistent model that is not that one
+    (a layer swapped under the function) is refused at init, and /health names both digests."""
+    from windpitch.artifacts import read_card
+
+    digest = read_card(use_synthetic_model)["export"]["sha256"]
+    monkeypatch.setenv("WINDPITCH_MODEL_SHA256", digest)
+    load_model.cache_clear()
+    status, _, _ = call(functions, "health", api_event("health_get"))
+    assert status == 200, "the pinned model serves"
+
+    monkeypatch.setenv("WINDPITCH_MODEL_SHA256", "0" * 64)
+    load_model.cache_clear()
+    status, body, _ = call(functions, "health", api_event("health_get"))
+    assert status == 503
+    reason = body["details"][0]["reason"]
+    assert "is not the one this deployment pins" in reason and digest[:12] in reason and "000000000000" in reason
+    status, _, _ = call(functions, "predict", api_event("predict_get_ws1"))
+    assert status == 503
+    load_model.cache_clear()
+
+
+def test_make_build_pins_the_model_it_built(tmp_path: Path, use_synthetic_model: Path) -> None:
+    from samcli.yamlhelper import yaml_parse
+
+    from windpitch_deploy import built
+
+    template = tmp_path / "template.yaml"
+    template.write_text((ROOT / "template.yaml").read_text())
+    layer = tmp_path / built.BUILT_CARD
+    layer.parent.mkdir(parents=True)
+    layer.write_bytes((use_synthetic_model / "model_card.json").read_bytes())
+
+    assert built.main([str(template), "--model"]) == 0
+    parameter = yaml_parse(template.read_text())["Parameters"]["ModelExportSha256"]
+    digest = json.loads(layer.read_text())["export"]["sha256"]
+    assert parameter["Default"] == digest and parameter["AllowedValues"] == [digest]
 
 
 def test_a_swapped_model_makes_health_and_predict_503_json_and_nothing_is_unpickled(

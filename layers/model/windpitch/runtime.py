@@ -29,6 +29,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from . import settings
 from .artifacts import (
     CARD_FILE,
     EXPORT_FILE,
@@ -132,6 +133,14 @@ class PitchModel:
         card = read_card(directory)
         export = card.get("export")
         export = export if isinstance(export, dict) else {}
+        pinned = settings.MODEL_SHA256.read()
+        if pinned and export.get("sha256") != pinned:
+            # The deployment names its model (the built template's ModelExportSha256): a layer swapped under a
+            # function, or a model changed without rebuilding the template, is refused, /health says why.
+            raise ModelUnavailable(
+                f"model {card.get('version', 'unknown')} in {directory} is not the one this deployment pins: "
+                f"its export's SHA-256 is {str(export.get('sha256'))[:12]}…, WINDPITCH_MODEL_SHA256 is {pinned[:12]}…"
+            )
         raw = verified_bytes(directory, EXPORT_FILE, export.get("sha256"))
         return cls.from_artifacts(card, raw, where=str(directory))
 

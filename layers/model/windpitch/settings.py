@@ -134,6 +134,13 @@ MODEL_DIR = Setting(
     "a model folder to serve instead of the layer's artifacts/",
     ("every function", "the CLI"),
 )
+MODEL_SHA256 = Setting(
+    "WINDPITCH_MODEL_SHA256",
+    "",
+    _matching(r"([0-9a-f]{64})?", "a SHA-256 (64 lower-case hex digits), or empty"),
+    "the live model's export SHA-256 the deployment pins: another model is refused at init (empty: no pin)",
+    ("every function",),
+)
 CHALLENGER_VERSION = Setting(
     "CHALLENGER_VERSION",
     "",
