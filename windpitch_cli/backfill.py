@@ -20,8 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from windpitch.predict import load_model
 from windpitch_batch import keys, ledger
 from windpitch_batch.commit import commit
@@ -29,7 +27,7 @@ from windpitch_batch.config import BatchConfig
 from windpitch_batch.discover import pending
 from windpitch_batch.plan import UnitRef
 from windpitch_batch.reconcile import failures
-from windpitch_batch.store import S3Store
+from windpitch_batch.store import S3Store, client
 
 from .workers import backlog, ensure_queues, run_workers
 
@@ -38,7 +36,7 @@ RUN_FIELDS = ("run_id", "files_in", "units_in", "rows_in", "rows_scored", "rows_
 
 def backfill(store: S3Store, endpoint: str, workers: int, *, log: Path, progress: bool = True) -> dict[str, Any]:
     """Plan, work with ``workers`` processes, commit; return what was done."""
-    sqs: Any = boto3.client("sqs", endpoint_url=endpoint)
+    sqs: Any = client("sqs", endpoint)
     queue_url, dlq_url = ensure_queues(sqs)
     ledger.migrate(store)  # work done under the records kept before the ledger is found done
     planned = pending(store)

@@ -246,13 +246,13 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    import boto3
     from tqdm import tqdm
 
     from windpitch.predict import load_model
     from windpitch_batch.config import BatchConfig
     from windpitch_batch.discover import Inbox
     from windpitch_batch.run import run_batch
+    from windpitch_batch.store import client
 
     store = _store(args)
     model = load_model()
@@ -264,7 +264,7 @@ def _batch(args: argparse.Namespace) -> int:
             scored = worked.rows - worked.rejected
             bar.set_postfix_str(f"{worked.ref.key}: {scored:,} scored, {worked.rejected:,} rejected ({worked.status})")
 
-        inbox = Inbox(boto3.client("sqs", endpoint_url=args.endpoint_url), args.queue_url) if args.queue_url else None
+        inbox = Inbox(client("sqs", args.endpoint_url), args.queue_url) if args.queue_url else None
         outcome = run_batch(store, model, BatchConfig(bucket=args.bucket), on_unit=progress, inbox=inbox)
     for reason in inbox.refused if inbox else []:
         print(f"batch: a message named no unit and was dropped: {reason}", file=sys.stderr)
@@ -356,11 +356,10 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    import boto3
-
     from windpitch_batch.reconcile import redrive
+    from windpitch_batch.store import client
 
-    sqs = boto3.client("sqs", endpoint_url=args.endpoint_url)
+    sqs = client("sqs", args.endpoint_url)
     _print(redrive(_store(args), sqs, args.dead_letter_url, args.queue_url))
     return 0
 

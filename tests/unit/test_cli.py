@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +177,23 @@ def test_the_model_registry_commands(
     assert main(["model", "challenger", "--clear", *bucket]) == 0
     assert main(["model", "list", *bucket]) == 0
     assert json.loads(capsys.readouterr().out)["challenger"] is None
+
+
+def test_a_new_machine_reaches_the_local_stack_without_aws_configuration(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No keys, no region, no ~/.aws: against the local emulator the CLI's clients still work (moto takes any
+    keys); against any other endpoint nothing is made up."""
+    from windpitch_batch.store import client
+
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    local = client("sqs", "http://127.0.0.1:5000")
+    assert local.meta.region_name == "eu-west-3"
+    assert local._request_signer._credentials.access_key == "local"
+    remote = client("s3", "https://s3.eu-west-3.amazonaws.com", region_name="eu-west-3")
+    assert remote._request_signer._credentials is None, "no keys invented for a real endpoint"

@@ -266,6 +266,28 @@ def test_a_forged_message_is_refused_naming_the_field_and_never_processed(
     assert NAMED[kind] in warning.__dict__["reason"]
 
 
+def test_a_forged_slice_count_of_a_real_file_is_refused_and_the_file_scored_once_by_its_own_plan(
+    s3: Any, queue: dict[str, Any], functions: dict[str, Any], capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The real key and ETag, a made-up slicing: refused naming unit.slices, never scored; the file's own
+    notification (the bucket notifies the queue) scores it once, under its own plan."""
+    frame = four_days().head(40)
+    s3.put_object(Bucket=BUCKET, Key="raw/forged.csv", Body=scada_bytes(frame))
+    etag = s3.head_object(Bucket=BUCKET, Key="raw/forged.csv")["ETag"].strip('"')
+    forged = {"unit": {"key": "raw/forged.csv", "etag": etag, "slice": 7, "slices": 50}}
+    queue["sqs"].send_message(QueueUrl=queue["url"], MessageBody=json.dumps(forged))
+
+    drain(queue, functions)
+
+    assert '"BadMessages":[1.0]' in capsys.readouterr().out.replace(" ", "")
+    (warning,) = [r for r in caplog.records if r.getMessage() == "message names no unit"]
+    assert "unit.slices 50" in warning.__dict__["reason"]
+    results = [json.loads(v) for k, v in bucket_snapshot(s3, "state/results/").items() if k.endswith(".json")]
+    assert [(r["key"], r["slice"], r["slices"], r["rows_in"]) for r in results] == [("raw/forged.csv", 0, 1, 40)]
+    assert not bucket_snapshot(s3, "state/failures/")
+
+
 def test_dead_letters_are_redriven_after_the_fix_and_the_reconciler_leaves_them_aside_until_then(
     s3: Any, queue: dict[str, Any], functions: dict[str, Any], pitch_model: Any, monkeypatch: pytest.MonkeyPatch,
     scorings: list[str],

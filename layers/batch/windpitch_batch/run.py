@@ -28,7 +28,7 @@ from windpitch.runtime import PitchModel
 from . import keys, ledger
 from .commit import RunOutcome, commit
 from .config import BatchConfig
-from .discover import Inbox, pending, unit_refs
+from .discover import BadMessage, Inbox, pending, unit_refs
 from .plan import UnitRef
 from .registry import challenger_for
 from .score import Busy, Worked, ref_of, work_unit
@@ -70,6 +70,8 @@ def run_batch(
                                challenger=challenger, now=now)  # fmt: skip
         except Busy:
             busy.add(ref.key)  # another run holds it: it commits it
+            continue
+        except BadMessage:  # a unit message whose slicing is not the file's plan: refused, never scored
             continue
         if on_unit is not None:
             on_unit(worked, len(candidates))

@@ -38,7 +38,7 @@ from windpitch_frames.scoring import score_frame
 from . import keys, ledger
 from .config import BatchConfig
 from .dashboard import SERIES
-from .discover import unit_refs
+from .discover import BadMessage, unit_refs
 from .keys import digest
 from .leases import quietly, take_lease
 from .monitoring import count_uploads, unit_counts
@@ -149,6 +149,8 @@ def work_unit(
     committed = ledger.committed_slices(store, ref.key, etag)
     if any(len(done) >= count for count, done in committed.items()):
         return Worked(ref, "duplicate")
+    if ref.slices and ref.slices not in committed:
+        _check_plan(data, ref, config.slice_lines)
     if not ref.slices:
         if committed:  # begun under another slicing: finished in that one
             count = max(committed)
@@ -172,6 +174,14 @@ def work_unit(
     finally:
         quietly(store.delete, keys.lease(unit))
     return Worked(ref, "scored", result.rows_in, result.rows_rejected)
+
+
+def _check_plan(data: bytes, ref: UnitRef, slice_lines: int) -> None:
+    """A unit message's slicing must be the file's own plan (or one the ledger already holds, from an older
+    setting): a forged slice count would otherwise re-plan the file into empty and partial units."""
+    planned = len(plan(data, UnitRef(ref.key, ref.etag), slice_lines))
+    if ref.slices != planned:
+        raise BadMessage(f"unit.slices {ref.slices}: {ref.key} is planned in {planned} slice(s) of {slice_lines} lines")
 
 
 def waiting(store: S3Store, ref: UnitRef) -> bool:

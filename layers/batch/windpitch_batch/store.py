@@ -23,6 +23,27 @@ RETRIES = Config(
 )
 
 
+LOOPBACK = ("http://127.0.0.1", "http://localhost", "https://127.0.0.1", "https://localhost")
+
+
+def client(service: str, endpoint_url: str | None = None, **options: Any) -> Any:
+    """A boto3 client; against an emulator on this machine (the local stack's moto), with any keys and a region
+    when none are configured: a new machine has neither, and boto3 would refuse before asking. Never for another
+    endpoint.
+
+    Example:
+        >>> client("sqs", "http://127.0.0.1:5000").meta.region_name
+        'eu-west-3'
+    """
+    if endpoint_url and endpoint_url.startswith(LOOPBACK):
+        session = boto3.session.Session()
+        if session.get_credentials() is None:
+            options = {"aws_access_key_id": "local", "aws_secret_access_key": "local", **options}  # moto takes any
+        if session.region_name is None:
+            options = {"region_name": "eu-west-3", **options}
+    return boto3.client(service, endpoint_url=endpoint_url, **options)  # type: ignore[call-overload]
+
+
 class Conflict(Exception):
     """A conditional write found the object created or changed by someone else."""
 
@@ -56,13 +77,13 @@ class S3Store:
         Raises:
             StoreUnavailable: the bucket does not exist or cannot be reached, with the reason.
         """
-        client = boto3.client("s3", endpoint_url=endpoint_url, config=RETRIES)
+        s3 = client("s3", endpoint_url, config=RETRIES)
         try:
-            client.head_bucket(Bucket=bucket)
+            s3.head_bucket(Bucket=bucket)
         except (BotoCoreError, ClientError) as exc:
             where = endpoint_url or "the default S3 endpoint"
             raise StoreUnavailable(f"bucket {bucket!r} is not reachable at {where}: {exc}") from None
-        return cls(bucket, client)
+        return cls(bucket, s3)
 
     def list(self, prefix: str) -> list[Object]:
         paginator = self.client.get_paginator("list_objects_v2")
