@@ -72,12 +72,32 @@ def plan(data: bytes, ref: UnitRef, slice_lines: int) -> list[UnitRef]:
     """
     if ref.slices:
         return [ref]
+    slices = slice_count(data, ref, slice_lines)
+    return [UnitRef(ref.key, ref.etag, k, slices) for k in range(slices)]
+
+
+def slice_count(data: bytes, ref: UnitRef, slice_lines: int) -> int:
+    """How many slices the file version ``ref`` names is planned in: counted once per process (a pass over the
+    file), then remembered by key, ETag and slicing, since a process checks every unit message of a file against
+    it (:func:`windpitch_batch.score.work_unit`)."""
+    known = (ref.key, ref.etag, slice_lines)
+    with _COUNTED_LOCK:
+        if ref.etag and known in _COUNTED:  # no ETag, no identity: counted again
+            return _COUNTED[known]
     try:
         total = sum(1 for _ in data_lines(data))
     except (EOFError, OSError, zlib.error):
         total = 0  # not a readable stream (a truncated gzip): one unit, which the loader quarantines with the reason
     slices = max(1, -(-total // slice_lines))
-    return [UnitRef(ref.key, ref.etag, k, slices) for k in range(slices)]
+    with _COUNTED_LOCK:
+        if len(_COUNTED) >= 256:
+            _COUNTED.pop(next(iter(_COUNTED)))  # the oldest: a process plans a bounded number of files at a time
+        _COUNTED[known] = slices
+    return slices
+
+
+_COUNTED: dict[tuple[str, str, int], int] = {}
+_COUNTED_LOCK = threading.Lock()
 
 
 def piece(data: bytes, ref: UnitRef, slice_lines: int) -> Piece:

@@ -43,7 +43,7 @@ from .keys import digest
 from .leases import quietly, take_lease
 from .monitoring import count_uploads, unit_counts
 from .outputs import Upload, bundle, by_date, json_bytes, parquet_bytes, quarantine_csv, text_lines
-from .plan import Piece, UnitRef, piece, plan
+from .plan import Piece, UnitRef, piece, plan, slice_count
 from .registry import Challenger
 from .shadow import count_uploads as shadow_uploads
 from .shadow import unit_sums
@@ -179,7 +179,7 @@ def work_unit(
 def _check_plan(data: bytes, ref: UnitRef, slice_lines: int) -> None:
     """A unit message's slicing must be the file's own plan (or one the ledger already holds, from an older
     setting): a forged slice count would otherwise re-plan the file into empty and partial units."""
-    planned = len(plan(data, UnitRef(ref.key, ref.etag), slice_lines))
+    planned = slice_count(data, ref, slice_lines)
     if ref.slices != planned:
         raise BadMessage(f"unit.slices {ref.slices}: {ref.key} is planned in {planned} slice(s) of {slice_lines} lines")
 
